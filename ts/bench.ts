@@ -1,0 +1,49 @@
+/**
+ * `kit bench <stack|repro|verify>`: figures, printed, never asserted (timed tests flake;
+ * benchmarks inform).
+ */
+import { KitError } from './errors.js';
+
+function stats(xs: number[]): { p50: number; p95: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  return { p50: q(0.5), p95: q(0.95), min: s[0]!, max: s[s.length - 1]! };
+}
+
+/** Run the named benchmark `repeat` times where that applies, print figures. */
+export async function bench(what: string, o: { repeat: number }): Promise<void> {
+  if (what === 'stack') {
+    const { benchStack } = await import('./stack/bench.js');
+    await benchStack();
+    return;
+  }
+  if (what === 'repro' || what === 'verify') {
+    const { runMatrix } = await import('./matrix.js');
+    const { readResults } = await import('./report/results.js');
+    const t0 = Date.now();
+    const variants = what === 'repro' ? (['unpatched'] as const) : (['unpatched', 'patched'] as const);
+    const per = new Map<string, number[]>();
+    for (let i = 0; i < o.repeat; i++) {
+      await runMatrix({ variants: [...variants], jsVersion: (await import('./config.js')).VERSIONS.agentsJs, pyVersion: (await import('./config.js')).VERSIONS.agentsPy, command: `bench ${what}`, quiet: true });
+      for (const r of readResults('latest').runs) {
+        const key = `${r.scenario} ${r.runtime} ${r.variant} ${r.verdict}`;
+        const v = what === 'repro' ? r.hangupToVerdictMs : r.closeMs ?? r.hangupToVerdictMs;
+        if (v !== null) per.set(key, [...(per.get(key) ?? []), v]);
+      }
+    }
+    console.log(`${what === 'repro' ? 'hangup → verdict' : 'hangup → close (or verdict)'} in ms over ${o.repeat} run(s):`);
+    for (const [k, xs] of [...per].sort()) {
+      const s = stats(xs);
+      console.log(`  ${k.padEnd(60)} p50 ${s.p50.toFixed(0).padStart(6)}  p95 ${s.p95.toFixed(0).padStart(6)}  min ${s.min.toFixed(0)}  max ${s.max.toFixed(0)}`);
+    }
+    if (what === 'verify') {
+      const clean = (variant: string) => [...per].filter(([k]) => k.includes('clean') && k.includes(` ${variant} `)).flatMap(([, v]) => v);
+      const u = clean('unpatched');
+      const p = clean('patched');
+      if (u.length && p.length) console.log(`  clean close patched/unpatched p50 ratio: ${(stats(p).p50 / stats(u).p50).toFixed(3)} (target <= 1.05)`);
+    }
+    console.log(`total wall time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return;
+  }
+  throw new KitError(`unknown benchmark "${what}"`, { fix: 'use `kit bench stack`, `kit bench repro` or `kit bench verify`' });
+}

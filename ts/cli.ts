@@ -1,0 +1,133 @@
+/**
+ * kit <doctor|setup|repro|verify|report|where|bench>: the closekit command line.
+ * Exit codes (ARCHITECTURE.md): 0 every run matched its expectation, 1 one did not,
+ * 2 bad input or a component that could not start (reason on stderr).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { VERSIONS } from './config.js';
+import { KitError } from './errors.js';
+
+const RUNTIMES = ['js', 'py'] as const;
+
+function list(allowed?: readonly string[]) {
+  return (value: string, prev: string[] = []) => {
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const i of items) if (allowed && !allowed.includes(i)) throw new InvalidArgumentError(`"${i}" is not one of: ${allowed.join(', ')}`);
+    return [...prev, ...items];
+  };
+}
+
+const program = new Command('kit')
+  .description('closekit: reproduce and fix the LiveKit Agents forced-close hang in agents-js and livekit-agents')
+  .showHelpAfterError()
+  .exitOverride((err) => {
+    // commander's own usage errors are bad input: exit 2, per the contract.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+program
+  .command('doctor')
+  .description('every component: pinned and found version, and what to run when one is missing')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }) => {
+    const { doctor } = await import('./setup.js');
+    const rows = await doctor();
+    if (o.json) console.log(JSON.stringify(rows, null, 2));
+    else {
+      const head = ['component', 'pinned', 'found', 'status', 'fix'];
+      const body = rows.map((r) => [r.name, r.pinned, r.found ?? '-', r.ok ? 'ok' : r.required ? 'MISSING' : 'missing (optional)', r.ok ? '' : r.fix]);
+      const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+      for (const r of [head, ...body]) console.log(r.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd());
+    }
+    if (rows.some((r) => r.required && !r.ok)) process.exitCode = 2;
+  });
+
+program
+  .command('setup')
+  .description('install everything the stack needs into .kit/ (idempotent)')
+  .option('--only <features>', 'core,sip,py,report', list(['core', 'sip', 'py', 'report']))
+  .action(async (o: { only?: Array<'core' | 'sip' | 'py' | 'report'> }) => {
+    const { setup } = await import('./setup.js');
+    await setup({ features: o.only });
+  });
+
+interface MatrixCli {
+  scenario?: string[];
+  runtime?: Array<'js' | 'py'>;
+  jsVersion: string;
+  pyVersion: string;
+  caller?: string[];
+  watchdogMs?: number;
+}
+
+function matrixOptions(cmd: Command): Command {
+  return cmd
+    .option('-s, --scenario <names>', 'scenarios to run (comma-separated; default: all)', list())
+    .option('-r, --runtime <runtimes>', 'js,py (default: both)', list(RUNTIMES))
+    .option('--js-version <version>', '@livekit/agents version', VERSIONS.agentsJs)
+    .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
+    .option('--caller <kinds>', 'only scenarios with these caller kinds: webrtc,sip-inbound,sip-outbound', list(['webrtc', 'sip-inbound', 'sip-outbound', 'sip']))
+    .option('--watchdog-ms <ms>', 'override every scenario watchdog (ms)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
+      return n;
+    });
+}
+
+matrixOptions(program.command('repro'))
+  .description('run the scenarios on the unpatched runtimes and show each hang with evidence')
+  .action(async (o: MatrixCli) => {
+    const { runMatrix } = await import('./matrix.js');
+    process.exitCode = await runMatrix({ ...o, variants: ['unpatched'], command: 'repro' });
+  });
+
+matrixOptions(program.command('verify'))
+  .description('build patched runtimes from patches/, run every scenario unpatched and patched')
+  .action(async (o: MatrixCli) => {
+    const { runMatrix } = await import('./matrix.js');
+    process.exitCode = await runMatrix({ ...o, variants: ['unpatched', 'patched'], command: 'verify' });
+  });
+
+program
+  .command('report')
+  .description('regenerate the reports of a run from its results.json')
+  .option('--run <id>', 'run id under reports/', 'latest')
+  .action(async (o: { run: string }) => {
+    const { readResults } = await import('./report/results.js');
+    const { renderTable } = await import('./report/table.js');
+    const res = readResults(o.run);
+    console.log(renderTable(res.runs));
+  });
+
+program
+  .command('where')
+  .description('print the @livekit/agents package root (js) or the venv python (py) the workers use')
+  .argument('<runtime>', 'js or py')
+  .option('--patched', 'the patched install')
+  .option('--js-version <version>', '@livekit/agents version', VERSIONS.agentsJs)
+  .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
+  .action(async (runtime: string, o: { patched?: boolean; jsVersion: string; pyVersion: string }) => {
+    const { where } = await import('./matrix.js');
+    if (runtime !== 'js' && runtime !== 'py') throw new KitError(`unknown runtime "${runtime}"`, { fix: 'use `kit where js` or `kit where py`' });
+    console.log(await where(runtime, { patched: !!o.patched, version: runtime === 'js' ? o.jsVersion : o.pyVersion }));
+  });
+
+program
+  .command('bench')
+  .description('benchmarks that print figures: stack, repro, verify')
+  .argument('[what]', 'stack | repro | verify', 'stack')
+  .option('-n, --repeat <n>', 'repetitions', (v) => Number(v), 3)
+  .action(async (what: string, o: { repeat: number }) => {
+    const { bench } = await import('./bench.js');
+    await bench(what, o);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof KitError) {
+    console.error(`kit: ${e.message}`);
+    if (e.fix) console.error(`fix: ${e.fix}`);
+    process.exit(e.exitCode);
+  }
+  console.error(e);
+  process.exit(2);
+});

@@ -1,0 +1,123 @@
+/**
+ * The matrix: scenarios × runtimes × variants in, verdicts out. Installs (or builds) each
+ * runtime once, runs every combination on a fresh stack, writes results.json, prints the
+ * table and returns the exit code (0 all matched, 1 one did not).
+ */
+import { join } from 'node:path';
+import { Listr } from 'listr2';
+import { REPORTS_DIR } from './config.js';
+import { KitError } from './errors.js';
+import { loadScenarios } from './scenario/load.js';
+import type { Scenario } from './scenario/spec.js';
+import { runOne, type RunResult, type RuntimeInstall, type Runtime, type Variant } from './orchestrator.js';
+import { environment, newRunId, writeResults } from './report/results.js';
+import { renderTable } from './report/table.js';
+
+export interface MatrixOptions {
+  scenario?: string[];
+  runtime?: Runtime[];
+  variants: Variant[];
+  jsVersion: string;
+  pyVersion: string;
+  caller?: string[];
+  watchdogMs?: number;
+  command: string;
+  /** Where reports go (tests use a temp dir). */
+  reportsDir?: string;
+  /** Print the table and progress (default true). */
+  quiet?: boolean;
+}
+
+/**
+ * Resolve (installing or building when missing) one runtime install.
+ * js: returns the runtime dir; py: the venv's python. Throws KitError (exit 2) on a version
+ * that does not exist or a patch that does not apply.
+ */
+export async function resolveInstall(runtime: Runtime, variant: Variant, version: string): Promise<RuntimeInstall> {
+  if (runtime === 'js') {
+    const { ensureJsRuntime } = await import('./runtimes/js/install.js');
+    if (variant === 'patched') {
+      await ensureJsRuntime(version);
+      const { buildPatchedJsRuntime } = await import('./patch/js.js');
+      const r = await buildPatchedJsRuntime(version);
+      return { runtime, variant, version, location: r.dir };
+    }
+    const r = await ensureJsRuntime(version);
+    return { runtime, variant, version, location: r.dir };
+  }
+  if (variant === 'patched') {
+    const { buildPatchedPyRuntime } = await import('./patch/py.js');
+    const r = await buildPatchedPyRuntime(version);
+    return { runtime, variant, version, location: r.python };
+  }
+  const { ensurePyRuntime } = await import('./runtimes/python.js');
+  const r = await ensurePyRuntime(version);
+  return { runtime, variant, version, location: r.python };
+}
+
+/** `kit where`: the package root (js) or the venv python (py). */
+export async function where(runtime: Runtime, o: { patched: boolean; version: string }): Promise<string> {
+  if (runtime === 'js') {
+    const { ensureJsRuntime } = await import('./runtimes/js/install.js');
+    const r = await ensureJsRuntime(o.version, { patched: o.patched });
+    return r.agentsRoot;
+  }
+  const inst = await resolveInstall('py', o.patched ? 'patched' : 'unpatched', o.version);
+  return inst.location;
+}
+
+function selectScenarios(o: MatrixOptions): Scenario[] {
+  let all = loadScenarios({ only: o.scenario });
+  if (o.caller?.length) {
+    const kinds = new Set(o.caller.flatMap((c) => (c === 'sip' ? ['sip-inbound', 'sip-outbound'] : [c])));
+    all = all.filter((s) => kinds.has(s.caller.kind));
+  }
+  if (!all.length) throw new KitError('no scenario matches the filters', { fix: 'check --scenario / --caller against scenarios/*.yaml' });
+  return all;
+}
+
+/** Run the matrix; returns the exit code. */
+export async function runMatrix(o: MatrixOptions): Promise<number> {
+  const scenarios = selectScenarios(o);
+  const runtimes = o.runtime?.length ? o.runtime : (['js', 'py'] as Runtime[]);
+  const runId = newRunId();
+  const reportsDir = o.reportsDir ?? REPORTS_DIR;
+  const runDir = join(reportsDir, runId);
+  const startedAt = new Date().toISOString();
+  const log = o.quiet ? () => {} : (l: string) => console.error(l);
+
+  // Installs first, all of them: a bad version is exit 2 before anything runs.
+  const installs: RuntimeInstall[] = [];
+  for (const rt of runtimes) {
+    for (const v of o.variants) {
+      log(`preparing ${rt} ${v}...`);
+      installs.push(await resolveInstall(rt, v, rt === 'js' ? o.jsVersion : o.pyVersion));
+    }
+  }
+
+  const runs: RunResult[] = [];
+  const tasks = new Listr(
+    scenarios.flatMap((s) =>
+      installs.map((inst) => ({
+        title: `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}`,
+        task: async (_: unknown, task: { title: string; output: string }) => {
+          const r = await runOne({ scenario: s, install: inst, runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
+          runs.push(r);
+          task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
+        },
+      })),
+    ),
+    { concurrent: false, exitOnError: true, renderer: o.quiet ? 'silent' : process.stderr.isTTY ? 'default' : 'simple', rendererOptions: { persistentOutput: false } },
+  );
+  await tasks.run();
+
+  const file = writeResults(
+    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs },
+    reportsDir,
+  );
+  if (!o.quiet) {
+    console.log(renderTable(runs));
+    console.log(`\nresults: ${file}`);
+  }
+  return runs.every((r) => r.matched) ? 0 : 1;
+}

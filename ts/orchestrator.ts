@@ -1,0 +1,233 @@
+/**
+ * The orchestrator: one run = one scenario × one runtime × one variant, on a fresh stack
+ * (its own network namespace, livekit-server, gateway, worker, room, caller), judged from
+ * the timeline and the gateway's ledger. Composes the folders; the folders never reach into
+ * each other (docs/internals.md).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
+import { ROOT, PORTS } from './config.js';
+import { KitError } from './errors.js';
+import { appendFileSync } from 'node:fs';
+import { monotonicMs, readEvents, type TimelineEvent } from './observe/events.js';
+import type { Scenario, Verdict } from './scenario/spec.js';
+import { judge, type LedgerSocket } from './verdict.js';
+import { createRunNetwork } from './stack/netns.js';
+import { Supervisor } from './stack/supervisor.js';
+import { newKeyPair } from './stack/keys.js';
+import { startLivekitServer } from './stack/livekit-server.js';
+import { startWebrtcCaller } from './callers/webrtc.js';
+import { fetchLedger, waitForGateway } from './providers/client.js';
+import { gatewayInferenceUrl } from './providers/gateway.js';
+
+export type Runtime = 'js' | 'py';
+export type Variant = 'unpatched' | 'patched';
+
+/** What a worker needs to know about the installed runtime it runs on. */
+export interface RuntimeInstall {
+  runtime: Runtime;
+  variant: Variant;
+  /** Package version, e.g. '1.9.0' (js) or '1.8.9' (py). */
+  version: string;
+  /** js: the runtime dir (npm project); py: the venv's python executable. */
+  location: string;
+}
+
+export interface RunResult {
+  scenario: string;
+  runtime: Runtime;
+  runtimeVersion: string;
+  variant: Variant;
+  caller: string;
+  verdict: Verdict;
+  expected: Verdict;
+  matched: boolean;
+  reason: string;
+  /** ms from hangup to the AgentSession close event; null when it never fired. */
+  closeMs: number | null;
+  closeEvent: string | null;
+  openSocketsAfterClose: number;
+  /** STT sockets the worker opened after the hangup (reconnects after 2007 or errors). */
+  gatewayReconnects: number;
+  /** 2007 errors the gateway sent to this worker after the hangup. */
+  idleErrorsAfterHangup: number;
+  /** Last worker event before the verdict: where the close is parked. */
+  parkedAfter: string | null;
+  /** Stack/task capture from the live job process at a hang, when the worker provided one. */
+  parked: unknown;
+  network: 'netns' | 'host';
+  /** ms: hangup → verdict. */
+  hangupToVerdictMs: number | null;
+  /** Timeline with times relative to the hangup (ms; negative before it). */
+  timeline: Array<{ t: number; ev: string; runtime?: string; data?: Record<string, unknown> }>;
+  sockets: LedgerSocket[];
+  logsDir: string;
+}
+
+export interface RunOptions {
+  scenario: Scenario;
+  install: RuntimeInstall;
+  runDir: string;
+  /** Override of scenario.watchdogMs. */
+  watchdogMs?: number;
+  onProgress?: (line: string) => void;
+}
+
+function token(apiKey: string, apiSecret: string, identity: string, room: string): Promise<string> {
+  const at = new AccessToken(apiKey, apiSecret, { identity, ttl: '10m' });
+  at.addGrant({ roomJoin: true, room, canPublish: true, canSubscribe: true });
+  return at.toJwt();
+}
+
+async function waitForEvent(file: string, ev: string, deadline: number, stop?: () => string | null): Promise<TimelineEvent | null> {
+  while (Date.now() < deadline) {
+    const hit = readEvents(file).find((e) => e.ev === ev);
+    if (hit) return hit;
+    const why = stop?.();
+    if (why) throw new KitError(why, { exitCode: 1 });
+    await sleep(50);
+  }
+  return null;
+}
+
+/**
+ * Run one scenario on one runtime install. Never throws for a misbehaving agent (that is
+ * a verdict); throws KitError (exit 2) when a component cannot start.
+ */
+export async function runOne(opts: RunOptions): Promise<RunResult> {
+  const { scenario, install, runDir } = opts;
+  const progress = opts.onProgress ?? (() => {});
+  const id = `${scenario.name}.${install.runtime}.${install.variant}`;
+  const dir = join(runDir, 'runs', id);
+  const logsDir = join(dir, 'logs');
+  mkdirSync(logsDir, { recursive: true });
+  const eventsFile = join(dir, 'events.jsonl');
+  const scenarioFile = join(dir, 'scenario.json');
+  writeFileSync(scenarioFile, JSON.stringify(scenario, null, 2));
+  writeFileSync(eventsFile, '');
+  const kitEmit = (ev: string, data?: Record<string, unknown>) =>
+    appendFileSync(eventsFile, JSON.stringify({ t: monotonicMs(), ev, runtime: 'kit', pid: process.pid, data }) + '\n');
+
+  const runId = `${install.runtime}${install.variant[0]}${randomBytes(3).toString('hex')}`;
+  const net = await createRunNetwork(runId);
+  const sup = new Supervisor({ runId, logsDir, net });
+  let hangupAt: number | null = null;
+  let abortReason: string | undefined;
+  let sockets: LedgerSocket[] = [];
+  let verdictAt: number | null = null;
+  let ledgerUrl = '';
+  const workerLabel = install.runtime;
+  try {
+    const keys = { kit: newKeyPair('kit'), js: newKeyPair('js'), py: newKeyPair('py') };
+    const keyMap = Object.fromEntries(Object.values(keys).map((k) => [k.apiKey, k.apiSecret]));
+    progress(`${id}: starting livekit-server in ${net.name ?? 'host network'}`);
+    const lk = await startLivekitServer(sup, { keys: keyMap });
+
+    const gwPort = PORTS.gateway;
+    const gwScript = join(dir, 'gateway-script.json');
+    const gwKeys = join(dir, 'gateway-keys.json');
+    writeFileSync(gwScript, JSON.stringify(scenario.gateway));
+    writeFileSync(gwKeys, JSON.stringify(keys));
+    sup.spawn('gateway', process.execPath, ['--import', 'tsx', join(ROOT, 'ts/providers/main.ts'), '--host', net.nsAddr, '--port', String(gwPort), '--script', gwScript, '--keys', gwKeys], { cwd: ROOT });
+    ledgerUrl = `http://${net.nsAddr}:${gwPort}`;
+    await waitForGateway(ledgerUrl, 20_000);
+    const inferenceUrl = gatewayInferenceUrl(net.nsAddr, gwPort);
+
+    const agentName = `closekit-${install.runtime}`;
+    const wk = keys[install.runtime];
+    progress(`${id}: starting ${install.runtime} worker (${install.version}${install.variant === 'patched' ? ', patched' : ''})`);
+    const workerOpts = { livekit: { wsUrl: lk.wsUrl, apiKey: wk.apiKey, apiSecret: wk.apiSecret }, inferenceUrl, agentName, scenarioFile, eventsFile };
+    if (install.runtime === 'js') {
+      const { startJsWorker } = await import('./runtimes/js/index.js');
+      startJsWorker(sup, { runtimeDir: install.location, ...workerOpts });
+    } else {
+      const { startPyWorker } = await import('./runtimes/python.js');
+      startPyWorker(sup, { python: install.location, ...workerOpts });
+    }
+    const registered = await waitForEvent(eventsFile, 'worker.registered', Date.now() + 60_000);
+    if (!registered) throw new KitError(`${install.runtime} worker did not register with livekit-server within 60 s`, { fix: `see ${logsDir}/worker.log` });
+
+    const room = `ck-${scenario.name}-${randomBytes(3).toString('hex')}`;
+    const kit = keys.kit;
+    const rooms = new RoomServiceClient(lk.httpUrl, kit.apiKey, kit.apiSecret);
+    await rooms.createRoom({ name: room, emptyTimeout: 60 });
+    const dispatch = new AgentDispatchClient(lk.httpUrl, kit.apiKey, kit.apiSecret);
+    await dispatch.createDispatch(room, agentName, { metadata: JSON.stringify({ scenario: scenario.name }) });
+
+    progress(`${id}: caller joins ${room}`);
+    const caller = await startWebrtcCaller(sup, { name: 'caller', wsUrl: lk.wsUrl, token: await token(kit.apiKey, kit.apiSecret, 'caller', room) });
+    await caller.waitFor('published', 20_000);
+    kitEmit('caller.joined', { room, kind: scenario.caller.kind });
+
+    const cue = await waitForEvent(eventsFile, scenario.caller.hangupAfter, Date.now() + scenario.caller.cueTimeoutMs);
+    if (!cue) {
+      abortReason = `the hangup cue ${scenario.caller.hangupAfter} never came within ${scenario.caller.cueTimeoutMs} ms (last worker event: ${readEvents(eventsFile).filter((e) => e.runtime !== 'kit').at(-1)?.ev ?? 'none'})`;
+    } else {
+      await sleep(scenario.caller.hangupDelayMs);
+      progress(`${id}: ${scenario.caller.hangupAfter} seen, caller hangs up`);
+      hangupAt = monotonicMs();
+      kitEmit('caller.hangup', { after: scenario.caller.hangupAfter });
+      await caller.hangup();
+
+      // Watchdog: the close has this long to finish; poll so a clean close ends the run early.
+      const watchdogMs = opts.watchdogMs ?? scenario.watchdogMs;
+      const deadline = Date.now() + watchdogMs;
+      while (Date.now() < deadline) {
+        const evs = readEvents(eventsFile);
+        if (evs.some((e) => e.ev === 'session.closed' && e.t >= hangupAt!)) {
+          sockets = (await fetchLedger(ledgerUrl)).filter((s) => s.worker === workerLabel) as LedgerSocket[];
+          if (sockets.every((s) => s.closedAt !== null)) break;
+        }
+        await sleep(100);
+      }
+    }
+    verdictAt = monotonicMs();
+    sockets = (await fetchLedger(ledgerUrl)).filter((s) => s.worker === workerLabel) as LedgerSocket[];
+  } catch (e) {
+    if (e instanceof KitError && e.exitCode === 2) {
+      await sup.teardown();
+      throw e;
+    }
+    abortReason = `run failed: ${(e as Error).message}`;
+  } finally {
+    await sup.teardown();
+  }
+
+  const events = readEvents(eventsFile);
+  const v = judge({ events, sockets, hangupAt, abortReason });
+  const ref = hangupAt ?? events[0]?.t ?? 0;
+  const gwStart = sockets.length ? Math.min(...sockets.map((s) => s.openedAt)) : 0;
+  // Ledger times are gateway-relative; count reconnects by order instead of clock.
+  const stt = sockets.filter((s) => s.kind === 'stt');
+  const hangupEv = events.find((e) => e.ev === 'caller.hangup');
+  const sttErrAfter = events.filter((e) => e.ev === 'stt.error' && hangupEv && e.t >= hangupEv.t);
+  void gwStart;
+  const result: RunResult = {
+    scenario: scenario.name,
+    runtime: install.runtime,
+    runtimeVersion: install.version,
+    variant: install.variant,
+    caller: scenario.caller.kind,
+    verdict: v.verdict,
+    expected: scenario.expect[install.variant],
+    matched: v.verdict === scenario.expect[install.variant],
+    reason: v.reason,
+    closeMs: v.closeMs,
+    closeEvent: v.closeEvent,
+    openSocketsAfterClose: v.openSocketsAfterClose,
+    gatewayReconnects: Math.max(0, stt.length - 1),
+    idleErrorsAfterHangup: Math.max(sttErrAfter.length, stt.reduce((n, s) => n + s.errorsSent.filter((c) => c === 2007).length, 0)),
+    parkedAfter: v.verdict === 'hang' ? v.lastEvent : null,
+    parked: events.filter((e) => e.ev === 'parked').map((e) => e.data) ?? null,
+    network: net.mode,
+    hangupToVerdictMs: hangupAt !== null && verdictAt !== null ? Math.round(verdictAt - hangupAt) : null,
+    timeline: events.map((e) => ({ t: Math.round((e.t - ref) * 10) / 10, ev: e.ev, runtime: e.runtime, data: e.data })),
+    sockets,
+    logsDir,
+  };
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));
+  return result;
+}

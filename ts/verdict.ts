@@ -1,0 +1,76 @@
+/**
+ * The verdict of one run, from its timeline and the gateway's socket ledger alone, so a
+ * results.json can be re-judged without re-running anything.
+ *
+ *  - `closed`: the AgentSession close event fired after the hangup AND every provider socket
+ *    that worker opened is closed by the time of the verdict.
+ *  - `hang`: the forced close was requested but the close event had not fired when the
+ *    watchdog expired (upstream: agent_session.ts closeImplInner never reached its emit of
+ *    'close'; Python agent_session.py _aclose_impl likewise).
+ *  - `error`: anything that is not the bug under test: the hangup cue (e.g. wedge.entered)
+ *    never came, the close was never requested, the worker died, or the session closed
+ *    while sockets stayed open.
+ */
+import type { TimelineEvent } from './observe/events.js';
+import type { Verdict } from './scenario/spec.js';
+
+/** Subset of the gateway's LedgerEntry the verdict needs (see docs/internals.md). */
+export interface LedgerSocket {
+  id: string;
+  kind: 'stt' | 'tts' | 'llm';
+  worker: string | null;
+  openedAt: number;
+  closedAt: number | null;
+  closeCode: number | null;
+  errorsSent: number[];
+}
+
+export interface VerdictInput {
+  events: TimelineEvent[];
+  /** Ledger entries opened by this run's worker. */
+  sockets: LedgerSocket[];
+  /** Monotonic ms of the hangup, or null if the run never got that far. */
+  hangupAt: number | null;
+  /** Why the run stopped before the hangup, if it did. */
+  abortReason?: string;
+}
+
+export interface VerdictResult {
+  verdict: Verdict;
+  reason: string;
+  /** ms from hangup to the close event, null when it never fired. */
+  closeMs: number | null;
+  closeEvent: string | null;
+  /** Provider sockets still open at the verdict. */
+  openSocketsAfterClose: number;
+  /** The last worker event: where the close is parked when it hangs. */
+  lastEvent: string | null;
+}
+
+const WORKER_EVENTS_IGNORED_FOR_PARK = new Set(['stt.error', 'stt.reconnect', 'parked']);
+
+/** Judge one run. Pure; see the module comment for the rules. */
+export function judge(input: VerdictInput): VerdictResult {
+  const { events, sockets, hangupAt } = input;
+  const open = sockets.filter((s) => s.closedAt === null).length;
+  const workerEvents = events.filter((e) => e.runtime !== 'kit' && !WORKER_EVENTS_IGNORED_FOR_PARK.has(e.ev));
+  const lastEvent = workerEvents.length ? workerEvents[workerEvents.length - 1]!.ev : null;
+  const base = { openSocketsAfterClose: open, lastEvent };
+  if (hangupAt === null) {
+    return { ...base, verdict: 'error', reason: input.abortReason ?? 'the run never reached the hangup', closeMs: null, closeEvent: null };
+  }
+  const after = events.filter((e) => e.t >= hangupAt);
+  const closed = after.find((e) => e.ev === 'session.closed');
+  const requested = after.find((e) => e.ev === 'close.requested');
+  if (closed) {
+    const closeMs = Math.round(closed.t - hangupAt);
+    if (open > 0) {
+      return { ...base, verdict: 'error', reason: `session closed but ${open} provider socket(s) stayed open`, closeMs, closeEvent: closed.ev };
+    }
+    return { ...base, verdict: 'closed', reason: 'close event fired and every socket closed', closeMs, closeEvent: closed.ev };
+  }
+  if (!requested) {
+    return { ...base, verdict: 'error', reason: 'the hangup never led to a close request (closeOnDisconnect did not fire)', closeMs: null, closeEvent: null };
+  }
+  return { ...base, verdict: 'hang', reason: `close requested but never completed; parked after ${lastEvent}`, closeMs: null, closeEvent: null };
+}
