@@ -1,0 +1,96 @@
+/**
+ * The agent under test: a voice Agent from the runtime's own `@livekit/agents`
+ * (CLOSEKIT_AGENTS_DIR, see load.ts) whose onEnter / onExit / function tool park per the
+ * scenario's `wedge` block. Python mirror: python-shim/closekit_shim/agent.py.
+ *
+ * This module awaits the runtime at top level, so importing it needs CLOSEKIT_AGENTS_DIR
+ * (or an earlier `loadRuntime(dir)` call in the same process).
+ */
+import type { Scenario } from '../../scenario/spec.js';
+import type { Emit } from './emit.js';
+import { loadRuntime } from './load.js';
+import { parkForever } from './wedge.js';
+
+const { agents } = await loadRuntime();
+const { voice, llm } = agents;
+
+type Tool = ReturnType<typeof llm.tool<unknown, any, unknown>> & { name: string };
+
+/**
+ * JSON schema for the wedge tool's arguments, taken from the gateway's scripted tool call
+ * of the same name (so the LLM stream's arguments validate), else an open object.
+ */
+function toolParameters(scenario: Scenario, name: string): Record<string, unknown> {
+  const call = scenario.gateway.llm.find((t): t is { toolCall: { name: string; arguments: Record<string, unknown> } } => 'toolCall' in t && t.toolCall.name === name);
+  const props: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(call?.toolCall.arguments ?? {})) {
+    props[k] = { type: typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string', description: k };
+  }
+  return { type: 'object', properties: props, required: Object.keys(props), additionalProperties: false };
+}
+
+/**
+ * The function tools for `scenario`: for `wedge.where: tool`, one tool named
+ * `scenario.wedge.tool` that emits `wedge.entered {where:'tool', tool, args}` and then
+ * never returns. With `ignores: cancellation` it never reads `abortSignal`; with
+ * `ignores: nothing` it returns once the signal aborts. Tools use the default flags
+ * (`ToolFlag.NONE`, not cancellable), as a user's tool does unless they opt in
+ * (llm/tool_context.ts `tool()`; voice/tool_executor.ts `drain()` awaits such tools).
+ * Other scenarios get no tools.
+ * @returns an array of FunctionTool from the runtime's `llm.tool()`.
+ */
+export function makeTools(scenario: Scenario, emit: Emit): Tool[] {
+  if (scenario.wedge.where !== 'tool') return [];
+  const name = scenario.wedge.tool!;
+  const ignores = scenario.wedge.ignores;
+  return [
+    llm.tool({
+      name,
+      description: `Look up what the caller asked about (${name}). Always call this when the caller asks about an order.`,
+      parameters: toolParameters(scenario, name) as any,
+      execute: async (args: unknown, opts: { abortSignal?: AbortSignal }) => {
+        if (ignores === 'nothing' && opts.abortSignal) {
+          emit('wedge.entered', { where: 'tool', tool: name, args: args as Record<string, unknown>, honoursAbort: true });
+          await new Promise<void>((resolve) => {
+            if (opts.abortSignal!.aborted) return resolve();
+            opts.abortSignal!.addEventListener('abort', () => resolve(), { once: true });
+          });
+          return 'aborted';
+        }
+        return parkForever('tool', emit, { tool: name, args: args as Record<string, unknown> });
+      },
+    }) as unknown as Tool,
+  ];
+}
+
+/**
+ * voice.Agent whose hooks follow the scenario:
+ * - onEnter: emits `agent.entered {agent}`; for `wedge.where: on_enter` then parks
+ *   (the initial onEnter runs as a speech task: agent_activity.ts `_onEnterTask`).
+ * - onExit: for `wedge.where: on_exit` parks; the forced close runs it inside
+ *   `AgentActivity._drainImpl` under the activity lock.
+ * - tools: makeTools(scenario, emit).
+ * Control scenarios (`where: none`) just reply through STT → LLM → TTS.
+ */
+export class WedgeAgent extends voice.Agent {
+  readonly scenario: Scenario;
+  private readonly emitEv: Emit;
+
+  constructor(scenario: Scenario, emit: Emit) {
+    super({
+      instructions: 'You are the closekit test agent on a phone call. Answer in one short sentence. Use your tools when the caller asks about an order.',
+      tools: makeTools(scenario, emit),
+    });
+    this.scenario = scenario;
+    this.emitEv = emit;
+  }
+
+  override async onEnter(): Promise<void> {
+    this.emitEv('agent.entered', { agent: this.id, wedge: this.scenario.wedge.where });
+    if (this.scenario.wedge.where === 'on_enter') await parkForever('on_enter', this.emitEv);
+  }
+
+  override async onExit(): Promise<void> {
+    if (this.scenario.wedge.where === 'on_exit') await parkForever('on_exit', this.emitEv);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The job entrypoint (runs in the job process agents-js forks, ipc/job_proc_lazy_main.ts):
+ * connect, build an AgentSession on the inference STT/LLM/TTS (reached through
+ * LIVEKIT_INFERENCE_URL, i.e. the kit's gateway), start WedgeAgent with the scenario's
+ * closeOnDisconnect, and emit the job-level timeline events.
+ * Python mirror: python-shim/closekit_shim/entry.py.
+ */
+import { readFileSync } from 'node:fs';
+import type { JobContext } from '@livekit/agents';
+import { KitError } from '../../errors.js';
+import { ScenarioSchema, type Scenario } from '../../scenario/spec.js';
+import { createEmitter, type Emit } from './emit.js';
+import { instrument } from './instrument.js';
+
+/** Model descriptors sent to the gateway (it accepts any; these are real Inference names). */
+export const MODELS = { stt: 'deepgram/nova-3', llm: 'openai/gpt-4.1-mini', tts: 'cartesia/sonic-2' } as const;
+
+/**
+ * Reads the scenario JSON named by CLOSEKIT_SCENARIO (written by startJsWorker).
+ * @throws KitError when unset, unreadable or not a valid scenario.
+ */
+export function readScenario(file: string | undefined = process.env.CLOSEKIT_SCENARIO): Scenario {
+  if (!file) throw new KitError('CLOSEKIT_SCENARIO is not set', { fix: 'start the worker through startJsWorker' });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new KitError(`cannot read scenario ${file}: ${(e as Error).message}`, { fix: 'pass a scenario written as JSON' });
+  }
+  const r = ScenarioSchema.safeParse(raw);
+  if (!r.success) throw new KitError(`${file}: not a valid scenario: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { fix: 'write the scenario with ScenarioSchema.parse()' });
+  return r.data;
+}
+
+let emitter: Emit | undefined;
+/** The process's emitter on CLOSEKIT_EVENTS (one per process; registers `job.exit` on process exit). */
+export function jobEmitter(): Emit {
+  if (!emitter) {
+    const emit = createEmitter(process.env.CLOSEKIT_EVENTS, 'js');
+    // 'exit' handlers run synchronously before the process ends; appendFileSync makes it onto disk.
+    process.on('exit', (code) => emit('job.exit', { code }));
+    emitter = emit;
+  }
+  return emitter;
+}
+
+/**
+ * Job entrypoint, `defineAgent({ entry })` in worker.ts.
+ * Timeline: `job.started`, then (via instrument.ts) `session.started`, the close events;
+ * `participant.disconnected {identity, reason}` from the room (reason: the rtc-node
+ * DisconnectReason name, which room_io.ts `onParticipantDisconnected` checks against
+ * CLOSE_ON_DISCONNECT_REASONS); `shutdown.callback` when the job's shutdown callbacks run
+ * (ipc/job_proc_lazy_main.ts, after `finalizeSession` and `room.disconnect()`).
+ * The entry returns once the session started; the job lives on until the room disconnects
+ * or ctx.shutdown() is called (1.9.0 does not end the job when the session closes).
+ */
+export async function entry(ctx: JobContext): Promise<void> {
+  const emit = jobEmitter();
+  emit('job.started', { jobId: ctx.job.id, room: ctx.job.room?.name ?? null, agentName: ctx.job.agentName, metadata: ctx.job.metadata || null });
+  const rt = await instrument(emit);
+  const { voice, inference } = rt.agents;
+  const { RoomEvent, DisconnectReason } = rt.rtc;
+  const scenario = readScenario();
+  const { WedgeAgent } = await import('./agent.js');
+
+  ctx.addShutdownCallback(async () => {
+    emit('shutdown.callback', {});
+  });
+  // Registered before session.start, so it fires before room_io's own listener requests the close.
+  ctx.room.on(RoomEvent.ParticipantDisconnected, (p: any) => {
+    const reason = p?.disconnectReason;
+    emit('participant.disconnected', { identity: p?.identity ?? null, kind: p?.kind ?? null, reason: reason === undefined ? null : (DisconnectReason as any)[reason] ?? reason });
+  });
+  ctx.room.on(RoomEvent.Disconnected, (reason: any) => emit('room.disconnected', { reason: (DisconnectReason as any)[reason] ?? reason ?? null }));
+
+  await ctx.connect();
+
+  const session = new voice.AgentSession({
+    stt: new inference.STT({ model: MODELS.stt, language: 'en' } as any),
+    llm: new inference.LLM({ model: MODELS.llm }),
+    tts: new inference.TTS({ model: MODELS.tts } as any),
+    // No VAD and no turn-detector model: both would load local models. The gateway's
+    // final transcripts end the user's turn (turnDetection 'stt').
+    vad: null,
+    turnHandling: {
+      turnDetection: 'stt',
+      interruption: { mode: 'vad' },
+      preemptiveGeneration: { enabled: false },
+    },
+  } as any);
+
+  await session.start({
+    agent: new WedgeAgent(scenario, emit),
+    room: ctx.room,
+    inputOptions: { closeOnDisconnect: scenario.close.closeOnDisconnect },
+  });
+}
