@@ -111,7 +111,7 @@ export async function ensureJsRuntime(version: string, opts: { patched?: boolean
   const dir = jsRuntimeDir(version, opts);
   if (opts.patched) {
     if (!isJsRuntimeComplete(dir, version)) {
-      throw new KitError(`the patched agents-js runtime ${dir} does not exist`, {
+      throw new KitError(`the patched agents-js runtime ${dir} does not exist: run kit verify / kit setup --patched`, {
         fix: 'run kit verify (or kit setup --patched) to build the patched copy',
       });
     }
