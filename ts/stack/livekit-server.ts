@@ -16,6 +16,8 @@ import type { Supervisor } from './supervisor.js';
 export const LIVEKIT_CHILD = 'livekit-server';
 /** Default bound on the readiness wait, ms. A warm start here takes well under 1 s. */
 export const READY_TIMEOUT_MS = 30_000;
+/** 100 ms upstream sleep before `running` is set (see startLivekitServer) plus margin. */
+const RUNNING_FLAG_DELAY_MS = 200;
 
 export interface LivekitPorts {
   /** HTTP + WebSocket signalling (`port`). */
@@ -140,6 +142,11 @@ export async function startLivekitServer(sup: Supervisor, opts: LivekitOptions):
       await Promise.race([sleep(delay), child.exited]);
       delay = Math.min(delay * 2, 1000);
     }
+    // upstream pkg/service/server.go LivekitServer.Start serves HTTP, sleeps 100 ms, and only
+    // then sets `running`; a SIGTERM before that makes Stop() return early and the first
+    // signal is lost (the process then runs until a second signal). Waiting the window out
+    // keeps "ready" meaning "stoppable too".
+    await sleep(RUNNING_FLAG_DELAY_MS);
   } catch (err) {
     await sup.stop(LIVEKIT_CHILD, 'SIGTERM', 2000);
     throw err;

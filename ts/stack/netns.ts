@@ -69,7 +69,7 @@ export async function createRunNetwork(runId: string, opts: { allowHost?: boolea
   }
   const add = await execa('ip', ['netns', 'add', name], { reject: false });
   if (add.failed) {
-    const why = add.code === 'ENOENT' ? 'the `ip` command (iproute2) is missing' : (add.stderr || add.message).trim();
+    const why = add.code === 'ENOENT' ? 'the `ip` command (iproute2) is missing' : String(add.stderr || add.message || "").trim();
     const unavailable = add.code === 'ENOENT' || /permitted|permission denied/i.test(why);
     if (!unavailable) throw new KitError(`ip netns add ${name} failed: ${why}`, { fix: 'check `ip netns list` and dmesg' });
     if (opts.allowHost === false) {
@@ -170,7 +170,7 @@ async function removeNamespace(name: string, hostVeth: string, claimFile: string
 
 async function ip(args: string[]): Promise<void> {
   const r = await execa('ip', args, { reject: false });
-  if (r.failed) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.message).trim()}`);
+  if (r.failed) throw new Error(`ip ${args.join(' ')}: ${String(r.stderr || r.message || "").trim()}`);
 }
 
 /**

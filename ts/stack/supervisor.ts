@@ -5,7 +5,7 @@
  */
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa, type Options, type ResultPromise } from 'execa';
 import { KitError } from '../errors.js';
 import type { RunNetwork } from './netns.js';
 
@@ -75,23 +75,27 @@ export class Supervisor {
     const fd = openSync(logFile, 'a');
     let [file, argv] = this.net.wrap(cmd, args);
     if (existsSync(SETPRIV)) [file, argv] = [SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...argv]];
-    const proc = execa(file, argv, {
+    const options: Options = {
       cwd: opts.cwd,
       env: opts.env,
       stdin: opts.stdin ?? 'ignore',
-      stdout: opts.stdout === 'pipe' ? 'pipe' : fd,
-      stderr: fd,
+      // A raw O_APPEND fd rather than execa's {file}: the child then writes the log itself,
+      // so its output is kept even when this process dies first.
+      stdout: (opts.stdout === 'pipe' ? 'pipe' : fd) as Options['stdout'],
+      stderr: fd as Options['stderr'],
       reject: false,
       buffer: false,
       forceKillAfterDelay: false,
-    });
+    };
+    const proc: ResultPromise = execa(file, argv, options);
     let tee: WriteStream | null = null;
     if (opts.stdout === 'pipe' && proc.stdout) {
       tee = createWriteStream(logFile, { flags: 'a' });
       proc.stdout.on('data', (b: Buffer) => tee!.write(b));
     }
+    // The child holds its own copy of the fd from here on.
+    closeSync(fd);
     if (!proc.pid) {
-      closeSync(fd);
       tee?.end();
       throw new KitError(`could not start ${name} (${cmd})`, { fix: `check that ${cmd} exists and is executable` });
     }
@@ -106,7 +110,6 @@ export class Supervisor {
         () => null,
       ).then((code) => {
         child.done = true;
-        closeSync(fd);
         tee?.end();
         return code;
       }),
