@@ -117,7 +117,9 @@ export async function startLivekitServer(sup: Supervisor, opts: LivekitOptions):
     writeFileSync(configFile, livekitConfig({ nsAddr: addr, keys: opts.keys, ports, redis: opts.redis }), { mode: 0o600 });
   }
 
-  const child = sup.spawn(LIVEKIT_CHILD, LIVEKIT_SERVER_BIN, ['--config', configFile]);
+  // A run's teardown must not wait for participants that are being killed alongside: the
+  // repeated signal makes livekit-server's Stop(force) skip that wait.
+  const child = sup.spawn(LIVEKIT_CHILD, LIVEKIT_SERVER_BIN, ['--config', configFile], { repeatSignalAfterMs: 1000 });
   const httpUrl = `http://${addr}:${ports.http}`;
   const [apiKey, apiSecret] = entries[0];
   const rooms = new RoomServiceClient(httpUrl, apiKey, apiSecret);

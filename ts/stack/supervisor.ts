@@ -18,6 +18,12 @@ export interface SpawnOptions {
   stdin?: 'pipe' | 'ignore';
   /** 'log' (default): stdout goes to the log file. 'pipe': readable on `proc.stdout` and copied to the log. */
   stdout?: 'log' | 'pipe';
+  /**
+   * For programs that treat a second stop signal as "force": stop() sends the signal again
+   * after this many ms (livekit-server: cmd/server/main.go, the 2nd SIGINT/SIGTERM skips
+   * waiting for participants to leave).
+   */
+  repeatSignalAfterMs?: number;
 }
 
 export interface Child {
@@ -30,6 +36,8 @@ export interface Child {
   exited: Promise<number | null>;
   /** True once `exited` has resolved. */
   done: boolean;
+  /** See SpawnOptions.repeatSignalAfterMs. */
+  repeatSignalAfterMs?: number;
 }
 
 /**
@@ -105,6 +113,7 @@ export class Supervisor {
       proc,
       logFile,
       done: false,
+      repeatSignalAfterMs: opts.repeatSignalAfterMs,
       exited: proc.then(
         (r) => (r.exitCode ?? null),
         () => null,
@@ -135,6 +144,12 @@ export class Supervisor {
     const c = this.children.get(name);
     if (!c || c.done) return;
     kill(c.pid, signal);
+    const again = c.repeatSignalAfterMs;
+    if (again !== undefined && again < graceMs) {
+      if (await within(c.exited, again)) return;
+      kill(c.pid, signal);
+      graceMs -= again;
+    }
     if (await within(c.exited, graceMs)) return;
     kill(c.pid, 'SIGKILL');
     await within(c.exited, 5000);

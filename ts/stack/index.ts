@@ -1,0 +1,75 @@
+/**
+ * The stack of one run: network namespace → supervisor → (redis, when SIP is on) →
+ * livekit-server, with per-run key pairs for the js worker, the py worker and the kit.
+ * The provider gateway, livekit-sip and the workers are started by the orchestrator on
+ * top of the returned `sup` (they are other folders' parts; see docs/internals.md).
+ */
+import { join } from 'node:path';
+import { KitError } from '../errors.js';
+import { keysMap, newKeyPair, type KeyPair } from './keys.js';
+import { startLivekitServer, type LivekitOptions, type LivekitServer } from './livekit-server.js';
+import { createRunNetwork, type RunNetwork } from './netns.js';
+import { Supervisor } from './supervisor.js';
+
+export { createRunNetwork, type RunNetwork } from './netns.js';
+export { Supervisor, type Child, type SpawnOptions } from './supervisor.js';
+export { newKeyPair, keysMap, type KeyPair } from './keys.js';
+export { startLivekitServer, type LivekitServer, type LivekitOptions } from './livekit-server.js';
+export { stackSteps, livekitServerStep, iprouteStep, setprivStep } from './steps.js';
+
+export interface StackOptions {
+  runId: string;
+  /** Per-run directory; logs go to `<runDir>/logs`, configs to `<runDir>`. */
+  runDir: string;
+  /** Start redis first and point livekit-server at it (needed by livekit-sip). Needs `startRedis`. */
+  sip?: boolean;
+  /**
+   * Hook for the SIP folder's redis (e.g. ts/stack/redis.ts): start it through `sup` inside
+   * the namespace and return its address. Called only when `sip` is true.
+   */
+  startRedis?: (sup: Supervisor) => Promise<{ addr: string }>;
+  /** Passed through to startLivekitServer (ports, readiness deadline). */
+  livekit?: Pick<LivekitOptions, 'ports' | 'readyTimeoutMs'>;
+  /** false: fail instead of falling back to host networking. */
+  allowHost?: boolean;
+  /** false: do not install SIGINT/SIGTERM handlers (the caller has its own). */
+  handleSignals?: boolean;
+}
+
+export interface Stack {
+  net: RunNetwork;
+  sup: Supervisor;
+  livekit: LivekitServer;
+  /** One pair each for the js worker, the py worker and the kit's own calls (tokens, RoomService). */
+  keys: { js: KeyPair; py: KeyPair; kit: KeyPair };
+  redis: { addr: string } | null;
+  /** Stops every child and deletes the namespace. Idempotent. */
+  teardown(): Promise<void>;
+}
+
+/**
+ * Starts the run's stack. On any failure everything already started is torn down before
+ * the error propagates, so nothing is left half-done.
+ * @throws KitError (exit 2) from any part that cannot start, or when `sip` is set without `startRedis`.
+ */
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  if (opts.sip && !opts.startRedis) {
+    throw new KitError('startStack({ sip: true }) needs a startRedis hook', { fix: 'pass startRedis from ts/stack/redis.ts (the SIP part of the stack)' });
+  }
+  const net = await createRunNetwork(opts.runId, { allowHost: opts.allowHost });
+  const sup = new Supervisor({ runId: opts.runId, logsDir: join(opts.runDir, 'logs'), runDir: opts.runDir, net, handleSignals: opts.handleSignals });
+  try {
+    const keys = { js: newKeyPair('js'), py: newKeyPair('py'), kit: newKeyPair('kit') };
+    const redis = opts.sip ? await opts.startRedis!(sup) : null;
+    // The kit's pair first: startLivekitServer probes readiness with the first key.
+    const livekit = await startLivekitServer(sup, {
+      keys: keysMap([keys.kit, keys.js, keys.py]),
+      redis: redis ?? undefined,
+      ...opts.livekit,
+    });
+    return { net, sup, livekit, keys, redis, teardown: () => sup.teardown() };
+  } catch (err) {
+    await sup.teardown();
+    throw err;
+  }
+}
