@@ -10,7 +10,7 @@ import type { JobContext } from '@livekit/agents';
 import { KitError } from '../../errors.js';
 import { ScenarioSchema, type Scenario } from '../../scenario/spec.js';
 import { createEmitter, type Emit } from './emit.js';
-import { instrument } from './instrument.js';
+import { instrument, onCloseRequested, openInstrumentedSteps } from './instrument.js';
 
 /** Model descriptors sent to the gateway (it accepts any; these are real Inference names). */
 export const MODELS = { stt: 'deepgram/nova-3', llm: 'openai/gpt-4.1-mini', tts: 'cartesia/sonic-2' } as const;
@@ -89,9 +89,37 @@ export async function entry(ctx: JobContext): Promise<void> {
     },
   } as any);
 
+  watchForPark(session, scenario, emit);
+
   await session.start({
     agent: new WedgeAgent(scenario, emit),
     room: ctx.room,
     inputOptions: { closeOnDisconnect: scenario.close.closeOnDisconnect },
   });
+}
+
+/**
+ * Emits `parked {open, sinceCloseMs}` once, half a watchdog (scenario.watchdogMs / 2, ms)
+ * after the close was requested, if the session has not emitted 'close' by then: the
+ * instrumented steps still open are where the close waits (e.g. `['activity.close',
+ * 'toolExecutor.drain']`). Its timer is unref'd, so it never keeps the job alive; SIGUSR2
+ * on the job process emits the same event on demand (instrument.ts).
+ */
+function watchForPark(session: { on(ev: string, fn: (...a: any[]) => void): unknown }, scenario: Scenario, emit: Emit): void {
+  let requestedAt: number | null = null;
+  let closed = false;
+  session.on('close', () => {
+    closed = true;
+  });
+  // AgentSession emits no event when a close is requested; instrument.ts's closeImpl
+  // wrapper (the same call that emits close.requested) calls us.
+  const arm = () => {
+    if (requestedAt !== null) return;
+    requestedAt = performance.now();
+    const wait = Math.max(1000, Math.floor(scenario.watchdogMs / 2));
+    setTimeout(() => {
+      if (!closed) emit('parked', { open: openInstrumentedSteps(), sinceCloseMs: Math.round(performance.now() - requestedAt!) });
+    }, wait).unref();
+  };
+  onCloseRequested(session, arm);
 }

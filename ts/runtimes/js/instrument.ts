@@ -60,6 +60,13 @@ export function openInstrumentedSteps(): string[] {
   return [...openSteps.values()].map((s) => s.step);
 }
 
+const CLOSE_HOOK = Symbol('closekit.onCloseRequested');
+
+/** Calls `fn` (once per close request) when `session`'s closeImpl starts (the `close.requested` moment). */
+export function onCloseRequested(session: object, fn: () => void): void {
+  (session as any)[CLOSE_HOOK] = fn;
+}
+
 let installed: Promise<LoadedRuntime> | undefined;
 
 /**
@@ -72,7 +79,8 @@ let installed: Promise<LoadedRuntime> | undefined;
  * - `activity.step.start/end {step}`: finer steps, `activity.pauseSchedulingTask`,
  *   `toolExecutor.drain`, `activity.closeSessionResources` (the STT/TTS teardown).
  * - `session.started`, `session.closed {reason, error}` (AgentSession 'close' event),
- *   `session.error {type, recoverable, code}` (AgentSession 'error' event).
+ *   `session.error {type, recoverable, code}` (AgentSession 'error' event; not for
+ *   stt_error, which stt.error already records).
  * - `stt.connect {n}` / `stt.reconnect {n}`: inference STT.connectWs calls (n per STT instance).
  * - `stt.error {code, retryable, message}`: an error thrown out of one inference
  *   SpeechStream.run() attempt (stt/stt.ts mainTask retries or gives up after it), e.g. 2007.
@@ -98,6 +106,9 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
           );
           this.on('error', (ev: any) => {
             const err = ev?.error;
+            // STT errors are already on the timeline as stt.error (SpeechStream.run wrapper),
+            // one per failed attempt; a second line per error would double-count them.
+            if (err?.type === 'stt_error') return;
             emit('session.error', { type: err?.type ?? null, recoverable: err?.recoverable ?? null, code: err?.error?.statusCode ?? null, message: String(err?.error?.message ?? '') });
           });
         }
@@ -110,6 +121,11 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
     wrapMethod(AgentSession.prototype, 'closeImpl', (orig) =>
       function (this: any, reason: unknown, error: any = null, drain = false, ...rest: any[]) {
         emit('close.requested', { reason, drain, error: error ? String(error?.error?.message ?? error?.message ?? error) : null });
+        try {
+          this[CLOSE_HOOK]?.();
+        } catch {
+          // a timeline hook must not change the close
+        }
         return orig.call(this, reason, error, drain, ...rest);
       },
     );
