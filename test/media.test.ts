@@ -3,12 +3,13 @@
  * processes inside the namespace) join one room on the real livekit-server; one publishes
  * a tone, the other must receive it. Needs root and `.kit/bin/livekit-server`.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LIVEKIT_SERVER_BIN } from '../ts/config.js';
+import { readWav, rms, speechLike, tone, toWav } from '../ts/callers/audio.js';
 import { callerToken, startWebrtcCaller } from '../ts/callers/webrtc.js';
 import { startStack, type Stack } from '../ts/stack/index.js';
 import { listKitNamespaces } from '../ts/stack/netns.js';
@@ -28,7 +29,7 @@ describe.skipIf(!canRun)('WebRTC media in the run namespace', () => {
     const { livekit, keys, sup } = stack;
     const token = (identity: string) => callerToken({ ...keys.kit, room: 'media', identity });
     const alice = startWebrtcCaller(sup, { name: 'alice', wsUrl: livekit.wsUrl, token: await token('alice'), audio: 'tone' });
-    const bob = startWebrtcCaller(sup, { name: 'bob', wsUrl: livekit.wsUrl, token: await token('bob'), audio: 'none' });
+    const bob = startWebrtcCaller(sup, { name: 'bob', wsUrl: livekit.wsUrl, token: await token('bob'), audio: 'none', expectAudio: true });
 
     await alice.waitFor('published', 60_000);
     const sub = await bob.waitFor('track.subscribed', 60_000);
@@ -49,9 +50,43 @@ describe.skipIf(!canRun)('WebRTC media in the run namespace', () => {
     expect(left.participant).toBe('alice');
     expect((await rooms.listParticipants('media')).map((p) => p.identity)).toEqual(['bob']);
 
-    await bob.hangup();
+    // Deleting the room disconnects bob from the server side; the caller reports why and
+    // exits 0 (it did receive audio, so --expect-audio is satisfied).
+    await rooms.deleteRoom('media');
+    const gone = await bob.waitFor('disconnected', 30_000);
+    expect(gone.reason).toBe('ROOM_DELETED');
+    expect(await bob.child.exited).toBe(0);
+    const summary = bob.events.find((e) => e.ev === 'summary');
+    expect(summary?.voiced as number).toBeGreaterThanOrEqual(frames.voiced as number);
+
     const name = stack.net.name;
     await stack.teardown();
     expect(listKitNamespaces()).not.toContain(name);
+  });
+});
+
+describe('caller audio signals', () => {
+  it('round-trips a generated signal through WAV', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'closekit-wav-'));
+    try {
+      const pcm = speechLike({ sampleRate: 16000, ms: 1000 });
+      writeFileSync(join(dir, 'a.wav'), toWav(pcm));
+      const back = readWav(join(dir, 'a.wav'));
+      expect(back.sampleRate).toBe(16000);
+      expect(Array.from(back.samples)).toEqual(Array.from(pcm.samples));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('makes speech-like audio with syllables and pauses, and a loud tone', () => {
+    const pcm = speechLike({ sampleRate: 48000, ms: 3000 });
+    const frame = 480;
+    const levels: number[] = [];
+    for (let i = 0; i + frame <= pcm.samples.length; i += frame) levels.push(rms(pcm.samples.subarray(i, i + frame)));
+    const voiced = levels.filter((l) => l > 200).length;
+    expect(voiced).toBeGreaterThan(levels.length * 0.4); // talking most of the time
+    expect(levels.length - voiced).toBeGreaterThan(levels.length * 0.2); // with real gaps
+    expect(rms(tone({ ms: 100 }).samples)).toBeGreaterThan(5000);
   });
 });

@@ -2,14 +2,17 @@
  * The WebRTC caller, a child process run inside the run's namespace by webrtc.ts:
  *
  *   node --import tsx ts/callers/webrtc-child.ts --url ws://198.18.n.2:7880 --token <jwt>
- *        [--audio tone|speech|silence|none|<file.wav>] [--sample-rate 48000]
+ *        [--audio tone|speech|silence|none|<file.wav>] [--sample-rate 48000] [--expect-audio]
  *
  * It joins with @livekit/rtc-node, publishes a microphone track fed from audio.ts (looped),
  * subscribes to every remote audio track and counts the frames it receives.
  * stdout: one JSON object per line (`ev` = starting | joined | published |
- * track.subscribed | frames | disconnected | hungup | error). stdin: a line `hangup` (or
- * EOF) makes it call `room.disconnect()`, which livekit-server records as
- * CLIENT_INITIATED, and exit 0.
+ * participant.connected | participant.disconnected | track.subscribed | audio.first |
+ * frames | hungup | disconnected | summary | error). stdin: a line `hangup` (or EOF) makes
+ * it call `room.disconnect()`, which livekit-server records as CLIENT_INITIATED, and exit 0.
+ * A server-side disconnect (room deleted, removed) also ends it with exit 0.
+ * With --expect-audio the exit code is 3 instead when no voiced frame was ever received,
+ * so "the other side never spoke" is visible without parsing events.
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -78,7 +81,9 @@ async function main(): Promise<void> {
     void (async () => {
       for await (const frame of new AudioStream(track) as unknown as AsyncIterable<AudioFrame>) {
         c.n++;
-        if (rms(frame.data) > VOICED_RMS) c.voiced++;
+        if (rms(frame.data) > VOICED_RMS) {
+          if (c.voiced++ === 0) emit('audio.first', { participant: participant.identity, track: pub.sid });
+        }
       }
     })().catch((err) => emit('error', { message: `audio stream: ${(err as Error).message}` }));
   });
@@ -103,8 +108,12 @@ async function main(): Promise<void> {
       stopAudio = true;
       clearInterval(ticker);
       try { await room.disconnect(); } catch { /* already gone */ }
+      let n = 0;
+      let voiced = 0;
+      for (const c of counts.values()) { n += c.n; voiced += c.voiced; }
+      emit('summary', { n, voiced });
       try { await dispose(); } catch { /* best effort */ }
-      process.exit(code);
+      process.exit(code === 0 && values['expect-audio'] && voiced === 0 ? 3 : code);
     })();
     return finishing;
   }

@@ -44,7 +44,11 @@ export interface WebrtcCaller {
    * @throws Error after `timeoutMs` (ms) or when the child exits first; the message carries the log tail.
    */
   waitFor(ev: string, timeoutMs: number, match?: (e: CallerEvent) => boolean): Promise<CallerEvent>;
-  /** Sends `hangup` (room.disconnect(), CLIENT_INITIATED on the server) and waits up to 10 s for exit 0; SIGKILLs after that. */
+  /**
+   * Sends `hangup` (room.disconnect(), CLIENT_INITIATED on the server) and waits up to 10 s
+   * for exit 0; SIGKILLs after that. No-op when the child already exited.
+   * @throws Error on a timeout, a non-zero exit, or (expectAudio) exit 3: no audio received.
+   */
   hangup(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ export interface CallerOptions {
   audio?: string;
   /** Hz of the generated signal (default 48000). */
   sampleRate?: number;
+  /** The child exits 3 (and hangup() throws) when it never received a voiced frame. */
+  expectAudio?: boolean;
 }
 
 /**
@@ -67,6 +73,7 @@ export interface CallerOptions {
 export function startWebrtcCaller(sup: CallerSpawner, opts: CallerOptions): WebrtcCaller {
   const args = ['--import', 'tsx', CHILD_SCRIPT, '--url', opts.wsUrl, '--token', opts.token, '--audio', opts.audio ?? 'tone'];
   if (opts.sampleRate) args.push('--sample-rate', String(opts.sampleRate));
+  if (opts.expectAudio) args.push('--expect-audio');
   const child = sup.spawn(opts.name, process.execPath, args, { cwd: ROOT, stdin: 'pipe', stdout: 'pipe' });
   const events: CallerEvent[] = [];
   const waiters = new Set<() => void>();
@@ -103,6 +110,7 @@ export function startWebrtcCaller(sup: CallerSpawner, opts: CallerOptions): Webr
       await sup.stop(opts.name, 'SIGKILL', 0);
       throw new Error(`caller ${opts.name} did not exit within 10 s of hangup:\n${sup.logTail(opts.name)}`);
     }
+    if (code === 3) throw new Error(`caller ${opts.name} never received audio (--expect-audio)`);
     if (code !== 0) throw new Error(`caller ${opts.name} exited with ${code} on hangup:\n${sup.logTail(opts.name)}`);
   }
 

@@ -39,4 +39,9 @@ done
 ip netns del "$NS" 2>/dev/null
 ip link del "$VETH" 2>/dev/null
 rm -f "$CLAIM"
-echo "reaper: done"
+if [ -e "/run/netns/$NS" ]; then
+  echo "reaper: could not delete namespace $NS"
+  exit 1
+fi
+# Success leaves nothing behind, not even this log (stdout is the log file).
+rm -f "$(dirname "$CLAIM")/$NS.reaper.log"
