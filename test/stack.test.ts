@@ -2,6 +2,7 @@
  * The stack's parts against the real livekit-server binary in real network namespaces.
  * Needs root (ip netns) and `.kit/bin/livekit-server` (make setup).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { keysMap, newKeyPair } from '../ts/stack/keys.js';
 import { LIVEKIT_CHILD, startLivekitServer } from '../ts/stack/livekit-server.js';
 import { createRunNetwork, listKitNamespaces, type RunNetwork } from '../ts/stack/netns.js';
 import { livekitServerStep } from '../ts/stack/steps.js';
-import { Supervisor } from '../ts/stack/supervisor.js';
+import { SETPRIV, Supervisor } from '../ts/stack/supervisor.js';
 
 const canRun = process.getuid?.() === 0 && existsSync(LIVEKIT_SERVER_BIN);
 const cleanups: Array<() => Promise<void>> = [];
@@ -57,6 +58,31 @@ describe.skipIf(!canRun)('run network', () => {
     expect(listKitNamespaces()).not.toContain(a.name);
     expect(listKitNamespaces()).not.toContain(b.name);
     expect(existsSync(`/sys/class/net/${a.hostVeth}`)).toBe(false);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('run network without privileges', () => {
+  // Runs the probe as user nobody, where `ip netns add` is not permitted.
+  function probe(...args: string[]): Record<string, unknown> {
+    const out = execFileSync(SETPRIV, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/netns-probe.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: tmpdir() },
+    });
+    return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
+  }
+
+  it('falls back to host networking on 127.0.0.1 and records why', () => {
+    const r = probe(runId('hm'));
+    expect(r).toMatchObject({ mode: 'host', nsAddr: '127.0.0.1' });
+    expect(r.reason).toMatch(/not permitted|permission denied/i);
+  });
+
+  it('with allowHost false, refuses with KitError exit 2 naming the fix', () => {
+    const r = probe(runId('hn'), '--no-host');
+    expect(r).toMatchObject({ exitCode: 2 });
+    expect(r.error).toMatch(/network namespaces unavailable/);
+    expect(r.fix).toMatch(/root/);
   });
 });
 
