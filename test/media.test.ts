@@ -48,6 +48,8 @@ describe.skipIf(!canRun)('WebRTC media in the run namespace', () => {
     expect(alice.events.map((e) => e.ev)).toContain('hungup');
     const left = await bob.waitFor('participant.disconnected', 30_000);
     expect(left.participant).toBe('alice');
+    // What an agent's closeOnDisconnect sees when a caller hangs up.
+    expect(left.reason).toBe('CLIENT_INITIATED');
     expect((await rooms.listParticipants('media')).map((p) => p.identity)).toEqual(['bob']);
 
     // Deleting the room disconnects bob from the server side; the caller reports why and

@@ -88,7 +88,11 @@ async function main(): Promise<void> {
     })().catch((err) => emit('error', { message: `audio stream: ${(err as Error).message}` }));
   });
   room.on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => emit('participant.connected', { participant: p.identity }));
-  room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => emit('participant.disconnected', { participant: p.identity }));
+  // The reason is what agents' RoomIO closeOnDisconnect keys on (room_io.ts: CLIENT_INITIATED, ROOM_DELETED, USER_REJECTED).
+  room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
+    const r = p.disconnectReason;
+    emit('participant.disconnected', { participant: p.identity, reason: r === undefined ? null : (DisconnectReason[r] ?? String(r)) });
+  });
   room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
     emit('disconnected', { reason: DisconnectReason[reason] ?? String(reason) });
     if (!hangingUp) void finish(0);
