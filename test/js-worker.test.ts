@@ -53,6 +53,14 @@ describe('ensureJsRuntime / startJsWorker input checks', () => {
   it('rejects a malformed version without touching disk', async () => {
     await expect(ensureJsRuntime('latest')).rejects.toBeInstanceOf(KitError);
   });
+  // Asks the npm registry once; opt in with CLOSEKIT_NPM_TESTS=1 (tests stay offline by default).
+  it.skipIf(!process.env.CLOSEKIT_NPM_TESTS)('an unpublished version is KitError exit 2 and leaves no dir behind', async () => {
+    const err = await ensureJsRuntime('0.0.999').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KitError);
+    expect((err as KitError).exitCode).toBe(2);
+    expect((err as KitError).message).toMatch(/does not exist on npm/);
+    expect(existsSync(jsRuntimeDir('0.0.999'))).toBe(false);
+  });
   it('patched: names the command that builds the copy when it is missing', async () => {
     await expect(ensureJsRuntime('0.0.1', { patched: true })).rejects.toThrow(/kit verify/);
   });

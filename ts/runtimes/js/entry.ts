@@ -56,8 +56,9 @@ export function jobEmitter(): Emit {
  */
 export async function entry(ctx: JobContext): Promise<void> {
   const emit = jobEmitter();
-  emit('job.started', { jobId: ctx.job.id, room: ctx.job.room?.name ?? null, agentName: ctx.job.agentName, metadata: ctx.job.metadata || null });
   const rt = await instrument(emit);
+  // agentsRoot is the evidence that the job process runs the runtime dir's agents (patched or not).
+  emit('job.started', { jobId: ctx.job.id, room: ctx.job.room?.name ?? null, agentName: ctx.job.agentName, metadata: ctx.job.metadata || null, agentsVersion: rt.version, agentsRoot: rt.agentsRoot });
   const { voice, inference } = rt.agents;
   const { RoomEvent, DisconnectReason } = rt.rtc;
   const scenario = readScenario();
