@@ -13,7 +13,7 @@ import { LIVEKIT_SERVER_BIN, ROOT } from '../ts/config.js';
 import { KitError } from '../ts/errors.js';
 import { keysMap, newKeyPair } from '../ts/stack/keys.js';
 import { LIVEKIT_CHILD, startLivekitServer } from '../ts/stack/livekit-server.js';
-import { createRunNetwork, listKitNamespaces, type RunNetwork } from '../ts/stack/netns.js';
+import { createRunNetwork, listKitNamespaces, netnsName, type RunNetwork } from '../ts/stack/netns.js';
 import { livekitServerStep } from '../ts/stack/steps.js';
 import { SETPRIV, Supervisor } from '../ts/stack/supervisor.js';
 
@@ -45,6 +45,17 @@ function listening(addr: string, port: number): Promise<boolean> {
     s.once('connect', () => done(true)).once('error', () => done(false)).once('timeout', () => done(false));
   });
 }
+
+describe('run network names', () => {
+  it('keeps short ids readable and gives long ids with a shared prefix distinct names', () => {
+    expect(netnsName('jsu11d64')).toBe('ck-jsu11d64');
+    const a = netnsName('20261122-023458-a365');
+    const b = netnsName('20261122-023458-b001');
+    expect(a).toMatch(/^ck-[0-9a-f]{8}$/);
+    expect(a).not.toBe(b);
+    expect(() => netnsName('---')).toThrow(KitError);
+  });
+});
 
 describe.skipIf(!canRun)('run network', () => {
   it('gives two concurrent runs their own namespace and /24, and deletes both', async () => {

@@ -5,6 +5,7 @@
  * parallel runs cannot collide on ports.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,11 +43,16 @@ const REAPER = join(dirname(fileURLToPath(import.meta.url)), 'reaper.sh');
 const FIRST_NET = 1;
 const LAST_NET = 250;
 
-/** `ck-<first 8 of runId, lowercased, [a-z0-9] only>`. @throws KitError when nothing is left. */
+/**
+ * `ck-<id8>`: the run id lowercased to [a-z0-9] when that is at most 8 characters, else the
+ * first 8 hex digits of its sha1 (truncating would make ids that share a prefix, such as
+ * date-stamped ones, collide). 8 keeps the veth names within Linux's 15-character limit.
+ * @throws KitError when the run id has no letters or digits.
+ */
 export function netnsName(runId: string): string {
-  const id = runId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 8);
-  if (!id) throw new KitError(`run id ${JSON.stringify(runId)} has no letters or digits`, { fix: 'pass a run id such as "r20250101a"' });
-  return `ck-${id}`;
+  const clean = runId.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (!clean) throw new KitError(`run id ${JSON.stringify(runId)} has no letters or digits`, { fix: 'pass a run id such as "r20250101a"' });
+  return `ck-${clean.length <= 8 ? clean : createHash('sha1').update(runId).digest('hex').slice(0, 8)}`;
 }
 
 /**
