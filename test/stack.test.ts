@@ -3,7 +3,7 @@
  * Needs root (ip netns) and `.kit/bin/livekit-server` (make setup).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,34 @@ describe.skipIf(process.getuid?.() !== 0)('run network without privileges', () =
     expect(r).toMatchObject({ exitCode: 2 });
     expect(r.error).toMatch(/network namespaces unavailable/);
     expect(r.fix).toMatch(/root/);
+  });
+});
+
+describe.skipIf(!canRun)('supervisor', () => {
+  it('runs children inside the namespace, logging stdout and stderr to <logsDir>/<name>.log', async () => {
+    const { net, sup } = await newRun('sv');
+    const c = sup.spawn('where', 'sh', ['-c', 'ip -o -4 addr show; echo to-stderr >&2']);
+    expect(await c.exited).toBe(0);
+    const log = readFileSync(c.logFile, 'utf8');
+    expect(c.logFile).toBe(join(sup.logsDir, 'where.log'));
+    expect(log).toContain(`inet ${net.nsAddr}/24`);
+    expect(log).not.toContain(`inet ${net.hostAddr}/24`); // the root namespace's end is not visible inside
+    expect(log).toContain('to-stderr');
+  });
+
+  it('stop() escalates to SIGKILL for a child that ignores SIGTERM; teardown is idempotent and final', async () => {
+    const { net, sup } = await newRun('sk');
+    const c = sup.spawn('stubborn', 'sh', ['-c', 'trap "" TERM; echo armed; while :; do sleep 0.1; done']);
+    for (let i = 0; i < 50 && !readFileSync(c.logFile, 'utf8').includes('armed'); i++) await new Promise((r) => setTimeout(r, 50));
+    await sup.stop('stubborn', 'SIGTERM', 300);
+    expect(c.done).toBe(true);
+    expect(await c.exited).toBeNull(); // ended by a signal, not an exit code
+
+    const first = sup.teardown();
+    expect(sup.teardown()).toBe(first);
+    await first;
+    expect(listKitNamespaces()).not.toContain(net.name);
+    expect(() => sup.spawn('late', 'true', [])).toThrow(KitError);
   });
 });
 
