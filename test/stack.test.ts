@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LIVEKIT_SERVER_BIN, ROOT } from '../ts/config.js';
 import { KitError } from '../ts/errors.js';
 import { keysMap, newKeyPair } from '../ts/stack/keys.js';
-import { LIVEKIT_CHILD, startLivekitServer } from '../ts/stack/livekit-server.js';
+import { LIVEKIT_CHILD, livekitConfig, startLivekitServer } from '../ts/stack/livekit-server.js';
 import { createRunNetwork, listKitNamespaces, netnsName, type RunNetwork } from '../ts/stack/netns.js';
 import { livekitServerStep } from '../ts/stack/steps.js';
 import { SETPRIV, Supervisor } from '../ts/stack/supervisor.js';
@@ -165,6 +165,22 @@ describe.skipIf(!canRun)('livekit-server', () => {
     await sup.teardown();
     expect(blocker.done).toBe(true);
     expect(listKitNamespaces()).not.toContain(net.name);
+  });
+
+  it('names the port when livekit-server itself fails to bind (port taken behind a given config)', async () => {
+    const { net, sup, dir } = await newRun('bind');
+    const blocker = sup.spawn('blocker', process.execPath, [join(ROOT, 'test/fixtures/blocker.mjs'), net.nsAddr, '7890']);
+    for (let i = 0; i < 100 && !(await listening(net.nsAddr, 7890)); i++) await new Promise((r) => setTimeout(r, 50));
+    const keys = keysMap([newKeyPair('kit')]);
+    const conf = join(dir, 'own.yaml');
+    // The pre-check only knows opts.ports (7880 free); the file says 7890, so the server's own bind fails.
+    writeFileSync(conf, livekitConfig({ nsAddr: net.nsAddr, keys, ports: { http: 7890, rtcTcp: 7891, udpStart: 50000, udpEnd: 50100 } }));
+    const err = await startLivekitServer(sup, { keys, configFile: conf }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KitError);
+    expect((err as KitError).exitCode).toBe(2);
+    expect((err as KitError).message).toMatch(/port 7890 .* already taken/);
+    expect(sup.get(LIVEKIT_CHILD)?.done).toBe(true);
+    expect(await net.pids()).toEqual([blocker.pid]);
   });
 
   it('reports an unparsable config with KitError and the log tail, and stops the process', async () => {
