@@ -28,6 +28,13 @@ export const SttScriptSchema = z
      * said. 'socket': every STT socket starts from the first transcript.
      */
     transcriptScope: z.enum(['worker', 'socket']).default('worker'),
+    /**
+     * Answer the client's `session.close` with `session.closed` (both clients handle it).
+     * Default true. Seen here: agents-js 1.9.0 on Node 20.20.2 gets this reply after it has
+     * already closed its event channel and throws an uncaught ERR_INTERNAL_ASSERTION from
+     * `inference/stt.ts` (ws 'message' → stream_channel write); false avoids provoking it.
+     */
+    replySessionClosed: z.boolean().default(true),
   })
   .strict();
 

@@ -161,7 +161,7 @@ export function sttSession(ctx: WsCtx, script: GatewayScript['stt'], cursor: Tra
         }
         case 'session.close':
           clearIdle();
-          ctx.send({ type: 'session.closed', session_id: sessionId });
+          if (script.replySessionClosed) ctx.send({ type: 'session.closed', session_id: sessionId });
           return;
         default:
           // session.update and unknown types: the real gateway applies or ignores them; no reply either way.
