@@ -270,3 +270,27 @@ describe('gateway CLI (ts/providers/main.ts)', () => {
     expect(r.stderr).toMatch(/fix:/);
   });
 });
+
+// Opt-in: CLOSEKIT_GATEWAY_PY=<python with livekit-agents 1.8.9>, e.g. a throwaway venv.
+const PY = process.env.CLOSEKIT_GATEWAY_PY;
+describe.skipIf(!PY)('gateway + real Python livekit-agents inference clients (opt-in)', () => {
+  it('STT final then 2007 → Python reconnects (recoverable errors) until its retry budget ends; TTS and LLM work', async () => {
+    const keys = { py: { apiKey: 'ckpysmoke', apiSecret: 'py-secret-0123456789abcdef0123456789abcdef' } };
+    const g = await startGateway({ host: '127.0.0.1', port: 0, keys, script: { ...SCRIPT, llm: [SCRIPT.llm[1]!, SCRIPT.llm[2]!] } });
+    try {
+      const r = await execa(PY!, ['test/fixtures/gateway/py_smoke.py'], { reject: false, env: { LIVEKIT_INFERENCE_URL: g.inferenceUrl, LIVEKIT_API_KEY: keys.py.apiKey, LIVEKIT_API_SECRET: keys.py.apiSecret } });
+      const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { stt_finals: string[]; stt_errors: { recoverable: boolean }[]; tts_samples: number; llm: { text: string; calls: [string, string][] }[] };
+      expect(out.stt_finals).toEqual(['please look up my order status']);
+      // default conn options: max_retry 3 → 3 recoverable errors, then 1 unrecoverable
+      expect(out.stt_errors.map((e) => e.recoverable)).toEqual([true, true, true, false]);
+      expect(out.tts_samples).toBe((28 * 10 * 24000) / 1000); // Python TTS defaults to 24 kHz
+      expect(out.llm[0]!.calls).toEqual([['lookup_order', '{"orderId":"A-1001"}']]);
+      expect(out.llm[1]!.text).toBe('Your order is on its way.');
+      const stt = g.ledger().filter((e) => e.kind === 'stt');
+      expect(stt).toHaveLength(4);
+      for (const e of stt) expect(e).toMatchObject({ worker: 'py', closedBy: 'gateway', closeCode: 1000, errorsSent: [2007] });
+    } finally {
+      await g.close();
+    }
+  });
+});
