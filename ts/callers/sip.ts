@@ -167,7 +167,7 @@ export async function startSipCaller(sup: SippSpawner, opts: SipCallerOptions): 
     '-trace_msg', '-message_file', files.messages,
     '-trace_err', '-error_file', files.errors,
   ];
-  if (mode === 'uac') args.push('-s', opts.number!, '-key', 'from_user', opts.fromNumber ?? '+15550111', '-l', '1', '-r', '1', opts.target!);
+  if (mode === 'uac') args.push('-s', opts.number!, '-key', 'from_user', opts.fromNumber ?? '+15550111', '-l', '1', '-r', '10', opts.target!);
 
   let twin: Socket | null = null;
   const child = sup.spawn(name, bin, args, { cwd: workDir });
@@ -214,7 +214,7 @@ export async function startSipCaller(sup: SippSpawner, opts: SipCallerOptions): 
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000);
   try {
     for (;;) {
-      if (child.done) throw exitedEarly(sup, name, await child.exited);
+      if (child.done) throw exitedEarly(sup, name, child.logFile, ports, await child.exited);
       twin = await tryConnect(opts.host, ports.twin);
       if (twin) break;
       if (Date.now() > deadline) throw new KitError(`sipp (${name}) did not listen on its 3PCC port ${opts.host}:${ports.twin} within ${opts.readyTimeoutMs ?? 10_000} ms:\n${sup.logTail(name)}`, { fix: `read ${child.logFile}` });
@@ -294,13 +294,17 @@ async function checkSipp(bin: string): Promise<void> {
   }
 }
 
-function exitedEarly(sup: SippSpawner, name: string, code: number | null): KitError {
-  const log = sup.logTail(name, 30);
-  const port = /(?:bind|Unable to bind|Address already in use)[^\n]*?(\d{2,5})/i.exec(log);
-  if (/already in use|Unable to bind|bind/i.test(log)) {
-    return new KitError(`sipp (${name}) could not bind a port${port ? ` (${port[1]})` : ''}: the port is already taken:\n${log}`, { fix: 'stop whatever holds it inside the run namespace (ip netns exec <ns> ss -lunpt), or pass other ports' });
+function exitedEarly(sup: SippSpawner, name: string, logFile: string, ports: Record<string, number>, code: number | null): KitError {
+  // sipp prints its fatal error on stderr and then its final screens on stdout, so the
+  // error is not at the end of the log: search the whole (small) log for it.
+  const log = tailFile(logFile, 400);
+  const errors = [...new Set(log.split('\n').filter((l) => /^\d{4}-\d\d-\d\d\s.*?:\s/.test(l)).map((l) => l.replace(/^.*?\d+\.\d+:\s*/, '')))];
+  const bind = errors.find((l) => /Unable to bind|Address already in use|errno = 98/i.test(l));
+  if (bind) {
+    const which = /main socket/i.test(bind) ? `SIP ${ports.sip}` : /twin|3pcc|local twin/i.test(bind) ? `3PCC ${ports.twin}` : /rtp|media|audio|video/i.test(bind) ? `media ${ports.media}` : /control|ctrl/i.test(bind) ? `control ${ports.control}` : 'one of its ports';
+    return new KitError(`sipp (${name}) could not bind ${which}: the port is already taken (${bind})`, { fix: 'stop whatever holds it inside the run namespace (ip netns exec <ns> ss -lunpt), or pass other ports (opts.ports)' });
   }
-  return new KitError(`sipp (${name}) exited (code ${code}) before it was up:\n${log}`, { fix: `read ${sup.logsDir}/${name}.log` });
+  return new KitError(`sipp (${name}) exited (code ${code}) before it was up: ${errors.join('; ') || 'no error line'}\n${sup.logTail(name, 20)}`, { fix: `read ${sup.logsDir}/${name}.log` });
 }
 
 function tryConnect(host: string, port: number): Promise<Socket | null> {

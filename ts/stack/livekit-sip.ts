@@ -62,6 +62,9 @@ export interface LivekitSip {
  * the signalling/media address is picked when `use_external_ip` is false (pkg/sip/config.go
  * getLocalIP walks the interfaces and takes the first address inside it), and
  * `rtp_port` is a "start-end" string (mediatransportutil rtcconfig.PortRange).
+ * Its WebRTC side (pion) still tries public STUN servers; inside the namespace there is no
+ * route or DNS, so those attempts fail at once ("network is unreachable") and it uses the
+ * host candidate on the namespace address.
  */
 export function livekitSipConfig(o: {
   apiKey: string; apiSecret: string; wsUrl: string; redisAddr: string; host: string; sipPort: number;
@@ -80,6 +83,11 @@ export function livekitSipConfig(o: {
     use_external_ip: false,
     media_use_external_ip: false,
     health_port: o.healthPort,
+    // 1.0 turns livekit-sip's load shedding off: with the default 0.9 it reports
+    // "UnderLoad" (health 429) and refuses CreateSIPParticipant ("unavailable") whenever
+    // system-wide CPU idle drops under 10% (pkg/stats/monitor.go Health, pkg/sip/client.go),
+    // which on a 2-core machine running workers and the stack is most of the time.
+    max_cpu_utilization: 1.0,
     logging: { level: o.logLevel, json: false },
   };
   if (o.mediaTimeoutS) conf.media_timeout = `${o.mediaTimeoutS}s`;
