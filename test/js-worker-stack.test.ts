@@ -101,16 +101,19 @@ describe.skipIf(!canRun)(`agents-js ${VERSIONS.agentsJs} worker on a real liveki
     await rooms.deleteRoom(room);
     evs = await until(eventsFile, (e) => e.some((x) => x.ev === 'job.exit'));
     const after = evs.filter((e) => e.pid === job.pid).map((e) => e.ev);
-    expect(after).toEqual(expect.arrayContaining(['room.disconnected', 'close.requested', 'drain.end', 'activity.close.end', 'session.closed', 'shutdown.callback', 'job.exit']));
-    expect(after.indexOf('session.closed')).toBeLessThan(after.indexOf('shutdown.callback'));
+    expect(after).toEqual(expect.arrayContaining(['room.disconnected', 'close.requested', 'drain.end', 'activity.close.end', 'session.closed', 'job.exit']));
     const tail = readFileSync(child.logFile, 'utf8').split('\n').filter((l) => !l.includes('"level":20')).slice(-25).join('\n');
     const code = evs.find((e) => e.ev === 'job.exit')!.data?.code;
-    // Known on Node 20 (nodejs/node#57272, whatwg/streams#1341): the gateway's reply to the
-    // client's session.close reaches inference/stt.ts's ws 'message' handler after
-    // resourceCleanup() closed its event channel; writer.write() on the closed stream hits
-    // an internal assertion and the job process dies with exit 1 after the session closed.
-    if (code !== 0) expect(tail).toMatch(/ERR_INTERNAL_ASSERTION[\s\S]*inference\/stt\.ts/);
-    else expect(code).toBe(0);
+    if (code === 0) {
+      expect(after.indexOf('session.closed')).toBeLessThan(after.indexOf('shutdown.callback'));
+    } else {
+      // Known on Node 20 (nodejs/node#57272, whatwg/streams#1341): a late STT server message
+      // reaches inference/stt.ts's ws 'message' handler after resourceCleanup() closed its
+      // event channel; writer.write() on the closed stream hits an internal assertion and the
+      // job process dies with exit 1 after the session closed, before or after the
+      // shutdown callbacks ran (it races with them).
+      expect(tail).toMatch(/ERR_INTERNAL_ASSERTION[\s\S]*inference\/stt\.ts/);
+    }
     // The worker itself stays registered and up.
     expect(child.done).toBe(false);
   }, 180_000);
