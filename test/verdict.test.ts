@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge, type LedgerSocket } from '../ts/verdict.js';
+import { judge, parkedIn, type LedgerSocket } from '../ts/verdict.js';
 import type { TimelineEvent } from '../ts/observe/events.js';
 
 const ev = (t: number, name: string, runtime: 'js' | 'kit' = 'js'): TimelineEvent => ({ t, ev: name, runtime });
@@ -44,5 +44,16 @@ describe('judge', () => {
   it('ignores a close event from before the hangup', () => {
     const v = judge({ events: [ev(50, 'session.closed'), ...before, ev(120, 'close.requested')], sockets: [], hangupAt: 100 });
     expect(v.verdict).toBe('hang');
+  });
+});
+
+describe('parkedIn', () => {
+  it('names the innermost step the worker reported open', () => {
+    const events: TimelineEvent[] = [
+      { t: 1, ev: 'activity.step.start', runtime: 'js', data: { step: 'toolExecutor.drain' } },
+      { t: 2, ev: 'parked', runtime: 'js', data: { open: ['activity.close', 'toolExecutor.drain'] } },
+    ];
+    expect(parkedIn(events, 'x')).toBe('toolExecutor.drain');
+    expect(parkedIn([], 'fallback')).toBe('fallback');
   });
 });

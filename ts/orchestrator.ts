@@ -14,13 +14,13 @@ import { KitError } from './errors.js';
 import { appendFileSync } from 'node:fs';
 import { monotonicMs, readEvents, type TimelineEvent } from './observe/events.js';
 import type { Scenario, Verdict } from './scenario/spec.js';
-import { judge, type LedgerSocket } from './verdict.js';
+import { judge, parkedIn, type LedgerSocket } from './verdict.js';
 import { createRunNetwork } from './stack/netns.js';
 import { Supervisor } from './stack/supervisor.js';
 import { newKeyPair } from './stack/keys.js';
 import { startLivekitServer } from './stack/livekit-server.js';
 import { startWebrtcCaller } from './callers/webrtc.js';
-import { fetchLedger, waitForGateway } from './providers/client.js';
+import { waitForGateway } from './providers/client.js';
 import { gatewayInferenceUrl } from './providers/gateway.js';
 
 export type Runtime = 'js' | 'py';
@@ -52,9 +52,11 @@ export interface RunResult {
   openSocketsAfterClose: number;
   /** STT sockets the worker opened after the hangup (reconnects after 2007 or errors). */
   gatewayReconnects: number;
-  /** 2007 errors the gateway sent to this worker after the hangup. */
+  /** 2007 idle errors the gateway sent to this worker. */
   idleErrorsAfterHangup: number;
-  /** Last worker event before the verdict: where the close is parked. */
+  /** What the worker's STT stream reported after the hangup (stt.error event data). */
+  sttErrorsAfterHangup: Array<Record<string, unknown>>;
+  /** Where the close is parked at a hang: innermost open step the worker reported, else its last event. */
   parkedAfter: string | null;
   /** Stack/task capture from the live job process at a hang, when the worker provided one. */
   parked: unknown;
@@ -63,6 +65,7 @@ export interface RunResult {
   hangupToVerdictMs: number | null;
   /** Timeline with times relative to the hangup (ms; negative before it). */
   timeline: Array<{ t: number; ev: string; runtime?: string; data?: Record<string, unknown> }>;
+  /** The worker's provider sockets, open/close times relative to the hangup (ms), as at the end of the run. */
   sockets: LedgerSocket[];
   logsDir: string;
 }
@@ -74,6 +77,25 @@ export interface RunOptions {
   /** Override of scenario.watchdogMs. */
   watchdogMs?: number;
   onProgress?: (line: string) => void;
+}
+
+/** After a hang, how long (ms) to keep watching once the 2007 idle close has happened. */
+const IDLE_WATCH_MS = 2000;
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * The worker's sockets from the gateway ledger, with open/close times moved onto the
+ * CLOCK_MONOTONIC ms scale of the timeline (the ledger reports ms since gateway start
+ * plus its start on that scale: ts/providers/ledger.ts).
+ */
+async function workerSockets(baseUrl: string, worker: string): Promise<LedgerSocket[]> {
+  const res = await fetch(`${baseUrl}/_kit/ledger`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { sockets: LedgerSocket[]; startedAtMonotonicMs: number };
+  const t0 = body.startedAtMonotonicMs;
+  return body.sockets
+    .filter((s) => s.worker === worker)
+    .map((s) => ({ ...s, openedAt: s.openedAt + t0, closedAt: s.closedAt === null ? null : s.closedAt + t0 }));
 }
 
 function token(apiKey: string, apiSecret: string, identity: string, room: string): Promise<string> {
@@ -119,6 +141,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   let sockets: LedgerSocket[] = [];
   let verdictAt: number | null = null;
   let ledgerUrl = '';
+  let after2007: LedgerSocket[] | null = null;
   const workerLabel = install.runtime;
   try {
     const keys = { kit: newKeyPair('kit'), js: newKeyPair('js'), py: newKeyPair('py') };
@@ -178,14 +201,27 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
       while (Date.now() < deadline) {
         const evs = readEvents(eventsFile);
         if (evs.some((e) => e.ev === 'session.closed' && e.t >= hangupAt!)) {
-          sockets = (await fetchLedger(ledgerUrl)).filter((s) => s.worker === workerLabel) as LedgerSocket[];
+          sockets = await workerSockets(ledgerUrl, workerLabel);
           if (sockets.every((s) => s.closedAt !== null)) break;
         }
         await sleep(100);
       }
     }
     verdictAt = monotonicMs();
-    sockets = (await fetchLedger(ledgerUrl)).filter((s) => s.worker === workerLabel) as LedgerSocket[];
+    sockets = await workerSockets(ledgerUrl, workerLabel);
+    if (hangupAt !== null && sockets.some((s) => s.closedAt === null)) {
+      // Evidence window after the verdict: the gateway's compressed idle timer sends 2007 on
+      // the orphaned STT socket; watch what this version does (reconnect, or error out).
+      progress(`${id}: verdict taken; watching the orphaned sockets for the 2007 idle close`);
+      const until = Date.now() + Math.max(0, scenario.gateway.stt.idleCloseMs - (monotonicMs() - hangupAt)) + IDLE_WATCH_MS;
+      while (Date.now() < until) {
+        await sleep(200);
+        const now = await workerSockets(ledgerUrl, workerLabel);
+        const got2007 = now.filter((s) => s.errorsSent.includes(2007));
+        if (got2007.length && got2007.every((s) => s.closedAt !== null && monotonicMs() - s.closedAt > IDLE_WATCH_MS)) break;
+      }
+      after2007 = await workerSockets(ledgerUrl, workerLabel);
+    }
   } catch (e) {
     if (e instanceof KitError && e.exitCode === 2) {
       await sup.teardown();
@@ -197,14 +233,18 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   }
 
   const events = readEvents(eventsFile);
-  const v = judge({ events, sockets, hangupAt, abortReason });
+  const atVerdict = verdictAt === null ? events : events.filter((e) => e.t <= verdictAt!);
+  const v = judge({ events: atVerdict, sockets, hangupAt, abortReason });
   const ref = hangupAt ?? events[0]?.t ?? 0;
-  const gwStart = sockets.length ? Math.min(...sockets.map((s) => s.openedAt)) : 0;
-  // Ledger times are gateway-relative; count reconnects by order instead of clock.
-  const stt = sockets.filter((s) => s.kind === 'stt');
-  const hangupEv = events.find((e) => e.ev === 'caller.hangup');
-  const sttErrAfter = events.filter((e) => e.ev === 'stt.error' && hangupEv && e.t >= hangupEv.t);
-  void gwStart;
+  const finalSockets = after2007 ?? sockets;
+  const sttAfterHangup = hangupAt === null ? [] : finalSockets.filter((s) => s.kind === 'stt' && s.openedAt > hangupAt!);
+  const idleErrors = finalSockets.reduce((n, s) => n + s.errorsSent.filter((c) => c === 2007).length, 0);
+  const sttErrors = events.filter((e) => e.ev === 'stt.error' && (hangupAt === null || e.t >= hangupAt));
+  const socketEvents = finalSockets.flatMap((s) => [
+    { t: s.openedAt, ev: 'socket.open', runtime: 'gateway', data: { id: s.id, kind: s.kind } },
+    ...(s.closedAt !== null ? [{ t: s.closedAt, ev: 'socket.close', runtime: 'gateway', data: { id: s.id, kind: s.kind, code: s.closeCode, by: s.closedBy, errorsSent: s.errorsSent } }] : []),
+  ]);
+  const timeline = [...events, ...socketEvents].sort((a, b) => a.t - b.t);
   const result: RunResult = {
     scenario: scenario.name,
     runtime: install.runtime,
@@ -218,14 +258,15 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     closeMs: v.closeMs,
     closeEvent: v.closeEvent,
     openSocketsAfterClose: v.openSocketsAfterClose,
-    gatewayReconnects: Math.max(0, stt.length - 1),
-    idleErrorsAfterHangup: Math.max(sttErrAfter.length, stt.reduce((n, s) => n + s.errorsSent.filter((c) => c === 2007).length, 0)),
-    parkedAfter: v.verdict === 'hang' ? v.lastEvent : null,
+    gatewayReconnects: sttAfterHangup.length,
+    idleErrorsAfterHangup: idleErrors,
+    sttErrorsAfterHangup: sttErrors.map((e) => e.data ?? {}),
+    parkedAfter: v.verdict === 'hang' ? parkedIn(atVerdict, v.lastEvent) : null,
     parked: events.filter((e) => e.ev === 'parked').map((e) => e.data) ?? null,
     network: net.mode,
     hangupToVerdictMs: hangupAt !== null && verdictAt !== null ? Math.round(verdictAt - hangupAt) : null,
-    timeline: events.map((e) => ({ t: Math.round((e.t - ref) * 10) / 10, ev: e.ev, runtime: e.runtime, data: e.data })),
-    sockets,
+    timeline: timeline.map((e) => ({ t: Math.round((e.t - ref) * 10) / 10, ev: e.ev, runtime: e.runtime, data: e.data })),
+    sockets: finalSockets.map((s) => ({ ...s, openedAt: round1(s.openedAt - ref), closedAt: s.closedAt === null ? null : round1(s.closedAt - ref) })),
     logsDir,
   };
   writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));

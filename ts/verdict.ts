@@ -22,6 +22,9 @@ export interface LedgerSocket {
   openedAt: number;
   closedAt: number | null;
   closeCode: number | null;
+  closedBy?: 'client' | 'gateway' | null;
+  bytesIn?: number;
+  bytesOut?: number;
   errorsSent: number[];
 }
 
@@ -49,12 +52,28 @@ export interface VerdictResult {
 
 const WORKER_EVENTS_IGNORED_FOR_PARK = new Set(['stt.error', 'stt.reconnect', 'parked']);
 
+/** `activity.step.start(toolExecutor.drain)`: the event name with the step it names, if any. */
+function describeEvent(e: TimelineEvent): string {
+  const step = e.data && typeof e.data.step === 'string' ? e.data.step : null;
+  return step && !e.ev.includes(step) ? `${e.ev}(${step})` : e.ev;
+}
+
+/**
+ * Where a hung close is parked: the innermost step still open in the worker's last
+ * self-reported `parked` event (e.g. `toolExecutor.drain`), else the last worker event.
+ */
+export function parkedIn(events: TimelineEvent[], fallback: string | null): string | null {
+  const p = [...events].reverse().find((e) => e.ev === 'parked');
+  const open = p?.data && Array.isArray(p.data.open) ? (p.data.open as unknown[]).map(String) : [];
+  return open.length ? open[open.length - 1]! : fallback;
+}
+
 /** Judge one run. Pure; see the module comment for the rules. */
 export function judge(input: VerdictInput): VerdictResult {
   const { events, sockets, hangupAt } = input;
   const open = sockets.filter((s) => s.closedAt === null).length;
   const workerEvents = events.filter((e) => e.runtime !== 'kit' && !WORKER_EVENTS_IGNORED_FOR_PARK.has(e.ev));
-  const lastEvent = workerEvents.length ? workerEvents[workerEvents.length - 1]!.ev : null;
+  const lastEvent = workerEvents.length ? describeEvent(workerEvents[workerEvents.length - 1]!) : null;
   const base = { openSocketsAfterClose: open, lastEvent };
   if (hangupAt === null) {
     return { ...base, verdict: 'error', reason: input.abortReason ?? 'the run never reached the hangup', closeMs: null, closeEvent: null };

@@ -3,7 +3,7 @@ import type { RunResult } from '../orchestrator.js';
 
 /** Render runs as a fixed-width text table (no colour when not a TTY). */
 export function renderTable(runs: RunResult[]): string {
-  const head = ['scenario', 'runtime', 'version', 'variant', 'verdict', 'expected', 'close ms', 'open sockets', 'reconnects', 'parked after'];
+  const head = ['scenario', 'runtime', 'version', 'variant', 'verdict', 'expected', 'close ms', 'open sockets', 'reconnects', 'parked in'];
   const rows = runs.map((r) => [
     r.scenario,
     r.runtime,

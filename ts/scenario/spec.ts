@@ -58,7 +58,7 @@ export const ScenarioSchema = z
       .strict()
       .default({}),
     /** A close not finished this long (ms) after hangup is a hang. */
-    watchdogMs: z.number().int().positive().default(10_000),
+    watchdogMs: z.number().int().positive().default(8_000),
     expect: z.object({ unpatched: Verdict, patched: Verdict }).strict(),
   })
   .strict();
