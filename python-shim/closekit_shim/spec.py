@@ -1,0 +1,90 @@
+"""The scenario, as the orchestrator wrote it (``CLOSEKIT_SCENARIO``, JSON).
+
+The TypeScript side validated the YAML with zod (ts/scenario/spec.ts) and filled in the
+defaults; this re-checks the fields the Python agent acts on, so a hand-written or stale
+file fails with the field's path instead of a KeyError deep in the job.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+WEDGE_WHERE = ("none", "tool", "on_enter", "on_exit")
+WEDGE_IGNORES = ("nothing", "cancellation")
+
+
+class ScenarioError(ValueError):
+    """The scenario file is missing, not JSON, or a field has a bad value (message names the file and field)."""
+
+
+@dataclass(frozen=True)
+class Wedge:
+    """Where the agent parks and what the parked code ignores (spec.ts ``WedgeSchema``)."""
+
+    where: str
+    ignores: str = "cancellation"
+    tool: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The fields the Python agent uses; ``raw`` keeps the whole JSON object."""
+
+    name: str
+    wedge: Wedge
+    close_on_disconnect: bool = True
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
+    """Validate a scenario object (the JSON form of spec.ts ``Scenario``).
+
+    Raises:
+        ScenarioError: naming ``source`` and the field path.
+    """
+
+    def bad(path: str, msg: str) -> ScenarioError:
+        return ScenarioError(f"{source}: {path}: {msg}")
+
+    if not isinstance(obj, dict):
+        raise bad("(root)", "expected an object")
+    name = obj.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad("name", "expected a non-empty string")
+    w = obj.get("wedge")
+    if not isinstance(w, dict):
+        raise bad("wedge", "expected an object")
+    where = w.get("where")
+    if where not in WEDGE_WHERE:
+        raise bad("wedge.where", f"{where!r} is not one of {', '.join(WEDGE_WHERE)}")
+    ignores = w.get("ignores", "cancellation")
+    if ignores not in WEDGE_IGNORES:
+        raise bad("wedge.ignores", f"{ignores!r} is not one of {', '.join(WEDGE_IGNORES)}")
+    tool = w.get("tool")
+    if where == "tool" and (not isinstance(tool, str) or not tool):
+        raise bad("wedge.tool", 'wedge.where is "tool", so wedge.tool must name the function tool')
+    close = obj.get("close", {})
+    if not isinstance(close, dict):
+        raise bad("close", "expected an object")
+    cod = close.get("closeOnDisconnect", True)
+    if not isinstance(cod, bool):
+        raise bad("close.closeOnDisconnect", "expected true or false")
+    return Scenario(name=name, wedge=Wedge(where=where, ignores=ignores, tool=tool), close_on_disconnect=cod, raw=obj)
+
+
+def load_scenario(path: str) -> Scenario:
+    """Read and validate the scenario JSON at ``path``.
+
+    Raises:
+        ScenarioError: unreadable file, invalid JSON, or an invalid field.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read scenario: {e.strerror}") from e
+    except json.JSONDecodeError as e:
+        raise ScenarioError(f"{path}: not JSON: {e}") from e
+    return parse_scenario(obj, path)

@@ -1,0 +1,359 @@
+/**
+ * The Python runtime: a venv at `.kit/runtimes/py/<version>/` with `livekit-agents==<version>`
+ * from PyPI plus the shim's dev tools (pytest, ruff), all pinned. The shim itself
+ * (`python-shim/closekit_shim`) is not installed into the venv: workers run it with
+ * `PYTHONPATH=python-shim`, so editing the shim never needs a rebuild, and `kit verify`'s
+ * patches touch only the venv's `site-packages/livekit/agents/`.
+ *
+ * Build: `uv` (pinned, installed from PyPI into `.kit/tools/uv/<ver>/` with
+ * `python3 -m pip install --target`) makes a `--relocatable` venv in `<final>.tmp-<pid>`,
+ * installs the pins, writes a completion marker last, then renames to `<final>`. Where uv
+ * cannot be installed, `python3 -m venv` + pip builds in place (a stdlib venv's scripts carry
+ * absolute paths, so it cannot be moved), still with the marker written last. Either way a
+ * directory without the marker is a half-built venv and is deleted before building again.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { KIT_DIR, ROOT, RUNTIMES_DIR } from '../config.js';
+import { KitError } from '../errors.js';
+
+/** Pinned uv (PyPI `uv`): builds the venvs. */
+export const UV_VERSION = '0.9.11';
+/** Pinned dev tools installed next to livekit-agents (the shim's tests and lint). */
+export const PY_TOOL_PINS = ['pytest==8.3.4', 'ruff==0.8.4'] as const;
+/** The shim package folder (put on PYTHONPATH by the workers). */
+export const PY_SHIM_DIR = join(ROOT, 'python-shim');
+/** Written last by a successful build; its absence marks a half-built venv. */
+export const PY_MARKER = '.closekit-complete.json';
+/** The oldest Python any livekit-agents 1.x accepts (Requires-Python >=3.10 for 1.8.x); newer pins are checked against PyPI. */
+const MIN_PYTHON: [number, number] = [3, 10];
+
+/** What ensurePyRuntime returns. All paths absolute. */
+export interface PyRuntime {
+  /** The venv root. */
+  dir: string;
+  /** The venv's interpreter (`<dir>/bin/python`). */
+  python: string;
+  /** The venv's site-packages (where `livekit/agents/` lives; patch target). */
+  sitePackages: string;
+}
+
+/** Contents of the completion marker. */
+interface PyMarker {
+  version: string;
+  pins: string[];
+  builder: 'uv' | 'venv';
+  basePython: string;
+  pythonVersion: string;
+  sitePackages: string;
+  builtAt: string;
+}
+
+/** Default venv folder for a version; `patched` is the copy `kit verify` patches. */
+export function pyRuntimeDir(version: string, opts: { patched?: boolean } = {}): string {
+  return join(RUNTIMES_DIR, 'py', opts.patched ? `${version}-patched` : version);
+}
+
+/** Pinned constraints for a livekit-agents version's dependency tree, when the repo has them (python-shim/constraints/). */
+export function pyConstraintsFile(version: string): string | null {
+  const f = join(PY_SHIM_DIR, 'constraints', `livekit-agents-${version}.txt`);
+  return existsSync(f) ? f : null;
+}
+
+function wantedPins(version: string): string[] {
+  return [`livekit-agents==${version}`, ...PY_TOOL_PINS];
+}
+
+function readMarker(dir: string): PyMarker | null {
+  try {
+    return JSON.parse(readFileSync(join(dir, PY_MARKER), 'utf8')) as PyMarker;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The base interpreter venvs are made from: `$CLOSEKIT_PYTHON` or `python3` on PATH, resolved
+ * to its real `sys.executable` (pyenv's `python3` is a shell shim; a venv must point at the
+ * interpreter itself). Throws KitError when missing or older than 3.10.
+ */
+export async function findBasePython(): Promise<{ python: string; version: string }> {
+  const cmd = process.env.CLOSEKIT_PYTHON || 'python3';
+  let out: string;
+  try {
+    out = (await execa(cmd, ['-c', 'import sys; print(sys.executable); print("%d.%d.%d" % sys.version_info[:3])'])).stdout;
+  } catch (e) {
+    throw new KitError(`cannot run ${cmd}: ${(e as Error).message.split('\n')[0]}`, {
+      fix: 'install Python 3.10+ (Debian: apt-get install python3 python3-venv) or set CLOSEKIT_PYTHON',
+      cause: e,
+    });
+  }
+  const [python, version] = out.trim().split('\n');
+  const [maj, min] = version.split('.').map(Number);
+  if (maj < MIN_PYTHON[0] || (maj === MIN_PYTHON[0] && min < MIN_PYTHON[1])) {
+    throw new KitError(`${python} is Python ${version}; livekit-agents needs Python >= ${MIN_PYTHON.join('.')}`, {
+      fix: 'install a newer Python and point CLOSEKIT_PYTHON at it',
+    });
+  }
+  return { python, version };
+}
+
+/**
+ * Checks `livekit-agents==<version>` exists on PyPI and accepts `basePython`, with
+ * `pip index versions` (once ignoring Requires-Python, once honouring it, so the two
+ * failures get different messages). Throws KitError: unknown version, Python too old for
+ * that version, or PyPI unreachable.
+ */
+export async function checkPyPiVersion(version: string, basePython: { python: string; version: string }): Promise<void> {
+  const list = async (ignoreRequires: boolean): Promise<string[]> => {
+    const args = ['-m', 'pip', 'index', 'versions', 'livekit-agents', '--disable-pip-version-check'];
+    if (ignoreRequires) args.push('--ignore-requires-python');
+    const r = await execa(basePython.python, args, { reject: false });
+    const m = /Available versions: (.*)/.exec(r.stdout);
+    if (r.exitCode !== 0 || !m) {
+      if (/No matching distribution/.test(r.stderr + r.stdout)) return [];
+      throw new KitError(`cannot list livekit-agents versions on PyPI: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, {
+        fix: 'check that PyPI is reachable (pip config, proxy), then rerun kit setup',
+      });
+    }
+    return m[1].split(',').map((s) => s.trim());
+  };
+  const all = await list(true);
+  if (!all.includes(version)) {
+    throw new KitError(`livekit-agents ${version} does not exist on PyPI (newest: ${all.slice(0, 5).join(', ') || 'none'})`, {
+      fix: 'pin an existing version in ts/config.ts (VERSIONS.agentsPy)',
+    });
+  }
+  const usable = await list(false);
+  if (!usable.includes(version)) {
+    throw new KitError(`livekit-agents ${version} does not support Python ${basePython.version} (${basePython.python}); its Requires-Python excludes it`, {
+      fix: 'install a Python that version supports and point CLOSEKIT_PYTHON at it',
+    });
+  }
+}
+
+/**
+ * Pinned uv in `.kit/tools/uv/<UV_VERSION>/` (installed once with `pip install --target`
+ * into a temp dir, then renamed). Returns the uv executable, or null when pip cannot install
+ * it (the caller falls back to `python3 -m venv`).
+ */
+export async function ensureUv(basePython: string, log: (l: string) => void = () => {}): Promise<string | null> {
+  const dir = join(KIT_DIR, 'tools', 'uv', UV_VERSION);
+  const bin = join(dir, 'bin', 'uv');
+  if (existsSync(bin)) return bin;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(KIT_DIR, 'tools', 'uv'), { recursive: true });
+  log(`installing uv ${UV_VERSION} into ${dir}`);
+  const r = await execa(basePython, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '--target', tmp, `uv==${UV_VERSION}`], {
+    reject: false,
+  });
+  if (r.exitCode !== 0 || !existsSync(join(tmp, 'bin', 'uv'))) {
+    rmSync(tmp, { recursive: true, force: true });
+    log(`uv install failed, falling back to python -m venv: ${(r.stderr || '').trim().split('\n').pop()}`);
+    return null;
+  }
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    // another kit process won the race; use its copy
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+function sitePackagesOf(dir: string, pyVersion: string): string {
+  const [maj, min] = pyVersion.split('.');
+  return join(dir, 'lib', `python${maj}.${min}`, 'site-packages');
+}
+
+/** The venv's python path for a version (whether or not it is built yet): what `kit where py [--patched]` prints. */
+export function wherePy(version: string, opts: { patched?: boolean } = {}): string {
+  return join(pyRuntimeDir(version, opts), 'bin', 'python');
+}
+
+/**
+ * True when `dir` holds a complete venv built for `version` with today's pins (cheap: reads
+ * the marker and checks the interpreter exists; no subprocess).
+ */
+export function isPyRuntimeComplete(version: string, dir: string): boolean {
+  const m = readMarker(dir);
+  return !!m && m.version === version && JSON.stringify(m.pins) === JSON.stringify(wantedPins(version)) && existsSync(join(dir, 'bin', 'python'));
+}
+
+/**
+ * Ensures a venv with `livekit-agents==<version>` (+ pinned pytest, ruff) exists at
+ * `opts.dir` (default `.kit/runtimes/py/<version>/`). Idempotent: a complete venv is reused
+ * after a marker check. A directory without a valid marker (a crashed build, an older pin
+ * set) is deleted and rebuilt.
+ *
+ * Errors (KitError, exit 2): no usable base Python (< 3.10 or missing), the version does not
+ * exist on PyPI or excludes this Python, PyPI unreachable, or the install failed (uv/pip's
+ * last stderr lines in the message; no half-built venv is left behind).
+ */
+export async function ensurePyRuntime(
+  version: string,
+  opts: { dir?: string; log?: (line: string) => void } = {},
+): Promise<PyRuntime> {
+  const log = opts.log ?? (() => {});
+  const dir = opts.dir ?? pyRuntimeDir(version);
+  if (!/^\d+\.\d+\.\d+([a-z0-9.]*)$/i.test(version)) {
+    throw new KitError(`"${version}" is not a livekit-agents version (expected e.g. 1.8.9)`, { fix: 'set VERSIONS.agentsPy in ts/config.ts' });
+  }
+  if (isPyRuntimeComplete(version, dir)) {
+    const m = readMarker(dir)!;
+    return { dir, python: join(dir, 'bin', 'python'), sitePackages: m.sitePackages };
+  }
+  if (existsSync(dir)) {
+    log(`removing incomplete or outdated venv ${dir}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const base = await findBasePython();
+  await checkPyPiVersion(version, base);
+  const pins = wantedPins(version);
+  const constraints = pyConstraintsFile(version);
+  mkdirSync(join(dir, '..'), { recursive: true });
+
+  const uv = await ensureUv(base.python, log);
+  // uv: relocatable venv built beside the target, renamed when complete (atomic).
+  // stdlib venv: not relocatable, so built in place; the marker (written last) is the commit.
+  const buildDir = uv ? `${dir}.tmp-${process.pid}` : dir;
+  rmSync(buildDir, { recursive: true, force: true });
+  const fail = (what: string, r: { stderr?: string; stdout?: string; message?: string }): never => {
+    rmSync(buildDir, { recursive: true, force: true });
+    const tail = (r.stderr || r.stdout || r.message || '').trim().split('\n').slice(-6).join('\n');
+    throw new KitError(`building the Python runtime ${dir} failed at ${what}:\n${tail}`, {
+      fix: 'fix the cause above (network, disk, Python headers) and rerun kit setup; nothing half-built was kept',
+    });
+  };
+  try {
+    log(`creating venv ${dir} (livekit-agents ${version}, Python ${base.version}, ${uv ? 'uv' : 'python -m venv'})`);
+    if (uv) {
+      const env = { ...process.env, UV_PYTHON_DOWNLOADS: 'never', VIRTUAL_ENV: undefined } as Record<string, string | undefined>;
+      let r = await execa(uv, ['venv', '-q', '--relocatable', '--python', base.python, buildDir], { reject: false, env });
+      if (r.exitCode !== 0) fail('uv venv', r);
+      const args = ['pip', 'install', '-q', '--python', join(buildDir, 'bin', 'python'), ...pins];
+      if (constraints) args.push('--constraint', constraints);
+      r = await execa(uv, args, { reject: false, env });
+      if (r.exitCode !== 0) fail('uv pip install', r);
+    } else {
+      let r = await execa(base.python, ['-m', 'venv', buildDir], { reject: false });
+      if (r.exitCode !== 0) fail('python -m venv (Debian: apt-get install python3-venv)', r);
+      const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...pins];
+      if (constraints) args.push('--constraint', constraints);
+      r = await execa(join(buildDir, 'bin', 'python'), args, { reject: false });
+      if (r.exitCode !== 0) fail('pip install', r);
+    }
+    const r = await execa(join(buildDir, 'bin', 'python'), ['-c', 'import livekit.agents as a; print(a.__version__)'], { reject: false });
+    if (r.exitCode !== 0 || r.stdout.trim() !== version) fail(`import check (got "${r.stdout.trim()}")`, r);
+  } catch (e) {
+    if (e instanceof KitError) throw e;
+    fail('spawn', e as Error);
+  }
+  const marker: PyMarker = {
+    version,
+    pins,
+    builder: uv ? 'uv' : 'venv',
+    basePython: base.python,
+    pythonVersion: base.version,
+    sitePackages: sitePackagesOf(dir, base.version),
+    builtAt: new Date().toISOString(),
+  };
+  writeFileSync(join(buildDir, PY_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  if (buildDir !== dir) {
+    try {
+      renameSync(buildDir, dir);
+    } catch (e) {
+      // a concurrent build finished first: keep its venv if complete
+      rmSync(buildDir, { recursive: true, force: true });
+      if (!isPyRuntimeComplete(version, dir)) throw new KitError(`cannot move the built venv into ${dir}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { dir, python: join(dir, 'bin', 'python'), sitePackages: marker.sitePackages };
+}
+
+/** Supervisor child name of the Python worker (its log: `<logsDir>/py-worker.log`). */
+export const PY_WORKER_CHILD = 'py-worker';
+
+/**
+ * The part of ts/stack/supervisor.ts `Supervisor` this module uses (runtimes/ may not import
+ * stack/, docs/internals.md); a Supervisor satisfies it structurally.
+ */
+export interface PyWorkerSpawner {
+  spawn(name: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: 'pipe' | 'ignore' }): PyWorkerChild;
+}
+export interface PyWorkerChild {
+  name: string;
+  pid: number;
+  logFile: string;
+  exited: Promise<number | null>;
+  done: boolean;
+}
+
+export interface PyWorkerOptions {
+  /** The venv's interpreter (ensurePyRuntime().python / wherePy()). */
+  python: string;
+  /** livekit-server as the worker sees it from inside the namespace; key pair 'py'. */
+  livekit: { wsUrl: string; apiKey: string; apiSecret: string };
+  /** The gateway (`gatewayInferenceUrl(nsAddr, port)`); becomes LIVEKIT_INFERENCE_URL. */
+  inferenceUrl: string;
+  /** Explicit-dispatch agent name; becomes CLOSEKIT_AGENT_NAME. */
+  agentName: string;
+  /** The scenario as JSON; becomes CLOSEKIT_SCENARIO. */
+  scenarioFile: string;
+  /** The timeline file the worker and job processes append to; becomes CLOSEKIT_EVENTS. */
+  eventsFile: string;
+  /** Supervisor child name (default PY_WORKER_CHILD). */
+  name?: string;
+  /** livekit-agents log level (default 'debug': the job log is the evidence when a close parks). */
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** The worker's environment (docs/internals.md "Worker environment"); exported for tests. */
+export function pyWorkerEnv(o: PyWorkerOptions): Record<string, string> {
+  return {
+    CLOSEKIT_EVENTS: o.eventsFile,
+    CLOSEKIT_SCENARIO: o.scenarioFile,
+    CLOSEKIT_AGENT_NAME: o.agentName,
+    LIVEKIT_URL: o.livekit.wsUrl,
+    LIVEKIT_API_KEY: o.livekit.apiKey,
+    LIVEKIT_API_SECRET: o.livekit.apiSecret,
+    LIVEKIT_INFERENCE_URL: o.inferenceUrl,
+    // livekit-agents' cli reads it (TRACE, DEBUG, INFO, WARN, ERROR)
+    LIVEKIT_LOG_LEVEL: (o.logLevel ?? 'debug').toUpperCase(),
+    // The kit's own environment may carry these; the worker must only see the run's values.
+    LIVEKIT_INFERENCE_API_KEY: '',
+    LIVEKIT_INFERENCE_API_SECRET: '',
+    LIVEKIT_AGENT_NAME: '',
+    LIVEKIT_AGENT_NAME_OVERRIDE: '',
+    // The shim runs from the repo (not installed in the venv), so patched and unpatched
+    // venvs run the very same agent code.
+    PYTHONPATH: PY_SHIM_DIR,
+    PYTHONUNBUFFERED: '1',
+    PYTHONDONTWRITEBYTECODE: '1',
+    VIRTUAL_ENV: '',
+  };
+}
+
+/**
+ * Starts the Python worker as supervisor child `name` (default 'py-worker') inside the run's
+ * namespace: `<python> -m closekit_shim.worker start`, cwd `python-shim/`. It registers
+ * with livekit-server for explicit dispatch under `agentName` and emits `worker.registered`.
+ * @returns the supervisor Child; its log is `<logsDir>/<name>.log`.
+ * @throws KitError (exit 2) when `python` is not an executable venv interpreter, the
+ *   scenario file is missing or not JSON, or the agent name is not a plain token.
+ */
+export function startPyWorker(sup: PyWorkerSpawner, o: PyWorkerOptions): PyWorkerChild {
+  if (!existsSync(o.python)) throw new KitError(`Python runtime ${o.python} does not exist`, { fix: 'run kit setup (ensurePyRuntime) and pass its python' });
+  if (!existsSync(o.scenarioFile)) throw new KitError(`scenario file ${o.scenarioFile} does not exist`, { fix: 'write the scenario as JSON first' });
+  try {
+    JSON.parse(readFileSync(o.scenarioFile, 'utf8'));
+  } catch {
+    throw new KitError(`scenario file ${o.scenarioFile} is not JSON`, { fix: 'write the scenario as JSON first' });
+  }
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.agentName)) throw new KitError(`agent name ${JSON.stringify(o.agentName)} is not a plain token`, { fix: 'use letters, digits, dot, dash or underscore' });
+  mkdirSync(join(o.eventsFile, '..'), { recursive: true });
+  return sup.spawn(o.name ?? PY_WORKER_CHILD, o.python, ['-m', 'closekit_shim.worker', 'start'], { env: pyWorkerEnv(o), cwd: PY_SHIM_DIR, stdin: 'ignore' });
+}
