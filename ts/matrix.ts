@@ -107,7 +107,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
         },
       })),
     ),
-    { concurrent: false, exitOnError: true, renderer: o.quiet ? 'silent' : process.stderr.isTTY ? 'default' : 'simple', },
+    { concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: o.quiet ? 'silent' : process.stderr.isTTY ? 'default' : 'simple', },
   );
   await tasks.run();
 

@@ -171,7 +171,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
       startPyWorker(sup, { python: install.location, ...workerOpts });
     }
     const registered = await waitForEvent(eventsFile, 'worker.registered', Date.now() + 60_000);
-    if (!registered) throw new KitError(`${install.runtime} worker did not register with livekit-server within 60 s`, { fix: `see ${logsDir}/worker.log` });
+    if (!registered) throw new KitError(`${install.runtime} worker did not register with livekit-server within 60 s`, { fix: `see ${logsDir}/js-worker.log or py-worker.log` });
 
     const room = `ck-${scenario.name}-${randomBytes(3).toString('hex')}`;
     const kit = keys.kit;

@@ -66,7 +66,7 @@ export async function setup(opts: { features?: Feature[] } = {}): Promise<void> 
         task.title = `${s.name}: ${after.found ?? 'ok'} (installed in ${((Date.now() - t0) / 1000).toFixed(1)} s)`;
       },
     })),
-    { concurrent: false, exitOnError: true, renderer: process.stdout.isTTY ? 'default' : 'simple', rendererOptions: {} },
+    { concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: process.stdout.isTTY ? 'default' : 'simple', rendererOptions: {} },
   );
   await tasks.run();
 }

@@ -1,0 +1,112 @@
+/**
+ * make repro, agents-js half, over the real stack: livekit-server in the run's namespace,
+ * the gateway, a real @livekit/agents worker, a real rtc-node caller that hangs up.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, VERSIONS } from '../ts/config.js';
+import { runOne, type RuntimeInstall } from '../ts/orchestrator.js';
+import { loadScenarios } from '../ts/scenario/load.js';
+import { ensureJsRuntime } from '../ts/runtimes/js/install.js';
+import { readEvents } from '../ts/observe/events.js';
+
+const scenarios = Object.fromEntries(loadScenarios().map((s) => [s.name, s]));
+let install: RuntimeInstall;
+const runDir = mkdtempSync(join(tmpdir(), 'ck-repro-'));
+
+function kitNamespaces(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith('ck-'));
+}
+
+beforeAll(async () => {
+  const r = await ensureJsRuntime(VERSIONS.agentsJs);
+  install = { runtime: 'js', variant: 'unpatched', version: VERSIONS.agentsJs, location: r.dir };
+}, 600_000);
+
+describe(`agents-js ${VERSIONS.agentsJs} unpatched`, () => {
+  it('control: the forced close completes and every provider socket of the job closes', async () => {
+    const r = await runOne({ scenario: scenarios['hangup-clean']!, install, runDir });
+    expect(r.verdict, r.reason).toBe('closed');
+    expect(r.closeEvent).toBe('session.closed');
+    expect(r.openSocketsAfterClose).toBe(0);
+    const stt = r.sockets.filter((s) => s.kind === 'stt');
+    expect(stt.length).toBeGreaterThan(0);
+    expect(stt.every((s) => s.closedBy === 'client')).toBe(true);
+    const evs = r.timeline.map((e) => e.ev);
+    expect(evs).toEqual(expect.arrayContaining(['close.requested', 'drain.start', 'drain.end', 'activity.close.start', 'activity.close.end', 'session.closed']));
+  });
+
+  it('tool wedge: the forced close hangs with the STT socket open, the same verdict 3 times', async () => {
+    const verdicts: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await runOne({ scenario: scenarios['hangup-tool-wedge']!, install, runDir: join(runDir, `rep${i}`) });
+      verdicts.push(r.verdict);
+      expect(r.verdict, r.reason).toBe('hang');
+      expect(r.timeline.some((e) => e.ev === 'wedge.entered' && e.t < 0)).toBe(true);
+      expect(r.openSocketsAfterClose).toBeGreaterThanOrEqual(1);
+      // Open at the verdict: an STT socket the client never closed.
+      expect(r.sockets.some((s) => s.kind === 'stt' && s.closedBy !== 'client')).toBe(true);
+      expect(r.parkedAfter).toBe('toolExecutor.drain');
+    }
+    expect(new Set(verdicts)).toEqual(new Set(['hang']));
+  });
+});
+
+describe('Ctrl-C mid-scenario', () => {
+  it('leaves no process, port or namespace behind', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'ck-sigint-'));
+    const before = new Set(kitNamespaces());
+    const child = spawn(process.execPath, [join(ROOT, 'bin/kit.mjs'), 'repro', '-r', 'js', '-s', 'hangup-tool-wedge'], {
+      cwd: ROOT,
+      env: { ...process.env, CLOSEKIT_REPORTS_DIR: reports },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Wait for the worker to be parked on the wedge, i.e. the middle of the scenario.
+    const deadline = Date.now() + 90_000;
+    let events: ReturnType<typeof readEvents> = [];
+    while (Date.now() < deadline) {
+      const runs = join(reports, readdirSync(reports).find((d) => d !== 'latest') ?? 'none', 'runs');
+      if (existsSync(runs)) {
+        const d = readdirSync(runs)[0];
+        if (d) events = readEvents(join(runs, d, 'events.jsonl'));
+      }
+      if (events.some((e) => e.ev === 'wedge.entered')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(events.some((e) => e.ev === 'wedge.entered')).toBe(true);
+    // Other runs may share the machine: ours is the namespace whose processes carry our reports dir.
+    const ours = (ns: string) =>
+      execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .some((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(reports);
+          } catch {
+            return false;
+          }
+        });
+    const mid = kitNamespaces().filter((n) => !before.has(n) && ours(n));
+    expect(mid.length).toBe(1);
+    // What a terminal's Ctrl-C delivers to the kit (bin/kit.mjs forwards it to the CLI).
+    process.kill(child.pid!, 'SIGINT');
+    const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    expect(code).toBe(130);
+    let left: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      left = kitNamespaces().filter((n) => mid.includes(n));
+      if (!left.length) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toEqual([]);
+    const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(reports));
+    expect(procs).toEqual([]);
+  });
+});
+
