@@ -8,40 +8,17 @@ import type { SetupStep, StepStatus } from './steps.js';
 
 type Feature = SetupStep['feature'];
 
-/** Modules that contribute steps; each exports an array or a factory of SetupStep. */
-const STEP_MODULES = [
-  './stack/steps.js',
-  './stack/sip-steps.js',
-  './runtimes/js/steps.js',
-  './runtimes/python-steps.js',
-];
-
-function collect(mod: Record<string, unknown>): SetupStep[] {
-  const out: SetupStep[] = [];
-  for (const v of Object.values(mod)) {
-    const items = typeof v === 'function' && v.length === 0 && /steps/i.test(v.name) ? (v as () => unknown)() : v;
-    if (Array.isArray(items)) {
-      for (const s of items) if (s && typeof s === 'object' && 'check' in s && 'install' in s) out.push(s as SetupStep);
-    }
-  }
-  return out;
-}
-
-/** All known steps, optionally only those of the given features. */
+/**
+ * All known steps in install order (stack first: the runtimes' own checks need nothing of
+ * it, but a newcomer sees the slow Go builds up front), optionally only some features.
+ */
 export async function allSteps(features?: Feature[]): Promise<SetupStep[]> {
-  const steps: SetupStep[] = [];
-  for (const m of STEP_MODULES) {
-    let mod: Record<string, unknown>;
-    try {
-      mod = (await import(m)) as Record<string, unknown>;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(m.replace('./', '').replace('.js', ''))) continue;
-      throw e;
-    }
-    steps.push(...collect(mod));
-  }
-  const seen = new Set<string>();
-  return steps.filter((s) => (!features || features.includes(s.feature)) && !seen.has(s.name) && seen.add(s.name));
+  const { stackSteps } = await import('./stack/steps.js');
+  const { sipSteps } = await import('./stack/sip-steps.js');
+  const { jsRuntimeStep } = await import('./runtimes/js/steps.js');
+  const { pySteps } = await import('./runtimes/python-steps.js');
+  const steps = [...stackSteps(), jsRuntimeStep(), ...pySteps(), ...sipSteps()];
+  return steps.filter((s) => !features || features.includes(s.feature));
 }
 
 /**
