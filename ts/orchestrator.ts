@@ -176,7 +176,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     const room = `ck-${scenario.name}-${randomBytes(3).toString('hex')}`;
     const kit = keys.kit;
     const rooms = new RoomServiceClient(lk.httpUrl, kit.apiKey, kit.apiSecret);
-    await rooms.createRoom({ name: room, emptyTimeout: 60 });
+    await rooms.createRoom({ name: room, emptyTimeout: 60, departureTimeout: scenario.room.departureTimeoutS });
     const dispatch = new AgentDispatchClient(lk.httpUrl, kit.apiKey, kit.apiSecret);
     await dispatch.createDispatch(room, agentName, { metadata: JSON.stringify({ scenario: scenario.name }) });
 

@@ -47,6 +47,17 @@ export const ScenarioSchema = z
       })
       .strict()
       .default({}),
+    room: z
+      .object({
+        /**
+         * Seconds livekit-server keeps the room once only the agent is left (room
+         * departure_timeout, 20 s by default in production; compressed here). The room
+         * closing is what ends the job and runs its shutdown callbacks, as in production.
+         */
+        departureTimeoutS: z.number().int().nonnegative().default(1),
+      })
+      .strict()
+      .default({}),
     gateway: GatewayScriptSchema.default({}),
     wedge: WedgeSchema,
     close: z
