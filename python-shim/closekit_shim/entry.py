@@ -11,6 +11,7 @@ is downloaded or run locally.
 from __future__ import annotations
 
 import atexit
+import multiprocessing.util
 import os
 from typing import Any
 
@@ -18,7 +19,7 @@ from livekit import rtc
 from livekit.agents import AgentSession, JobContext, inference, room_io
 
 from .agent import WedgeAgent
-from .emit import default_emitter
+from .emit import Emit, default_emitter
 from .instrument import install_stack_dump, instrument
 from .spec import load_scenario
 
@@ -39,21 +40,61 @@ def make_session() -> AgentSession:
     )
 
 
-async def entry(ctx: JobContext) -> None:
-    """Job entrypoint: ``job.started`` -> session with ``WedgeAgent`` in ``ctx.room`` with
-    ``RoomOptions(close_on_disconnect=<scenario>)`` -> ``session.started``.
+_exit_registered = False
 
-    Also: ``participant.disconnected {identity, reason}`` from the room,
-    ``shutdown.callback {reason}`` from a job shutdown callback, ``job.exit`` at process
-    exit (atexit), SIGUSR2 -> ``parked``. When the session closes, the job is shut down
-    (``ctx.shutdown``), as a phone agent does after the caller hangs up.
+
+def _register_job_exit(emit: Emit) -> None:
+    """``job.exit`` once, when the job process ends. livekit-agents runs jobs in
+    multiprocessing children, which leave through ``os._exit`` after
+    ``multiprocessing.util._exit_function``: atexit never runs there, a ``Finalize`` with an
+    exit priority does. atexit covers the thread executor / a plain process."""
+    global _exit_registered
+    if _exit_registered:
+        return
+    _exit_registered = True
+    done = []
+
+    def once() -> None:
+        if not done:
+            done.append(True)
+            emit("job.exit", {"code": None})
+
+    multiprocessing.util.Finalize(None, once, exitpriority=100)
+    atexit.register(once)
+
+
+async def entry(ctx: JobContext) -> None:
+    """Job entrypoint: ``job.started`` -> ``AgentSession`` with ``WedgeAgent`` in ``ctx.room``
+    with ``RoomOptions(close_on_disconnect=<scenario>)`` -> ``session.started`` (instrument).
+
+    Also: ``participant.disconnected {identity, kind, reason}`` and ``room.disconnected
+    {reason}`` from the room (reason: the ``rtc.DisconnectReason`` name that room_io's
+    ``_on_participant_disconnected`` checks against DEFAULT_CLOSE_ON_DISCONNECT_REASONS),
+    ``shutdown.callback {reason}`` when the job's shutdown callbacks run
+    (ipc/job_proc_lazy_main.py ``_shutdown_job``, after ``session.aclose()`` -- bounded there
+    by ``_SESSION_ACLOSE_TIMEOUT`` = 60 s -- and ``room.disconnect()``), ``job.exit`` when the
+    process ends, ``parked`` on SIGUSR2. Like the JS entry, it returns once the session has
+    started and does not end the job when the session closes: the job lives until the room
+    disconnects or the worker shuts it down.
 
     Raises:
         spec.ScenarioError: ``CLOSEKIT_SCENARIO`` missing or invalid (the job fails).
     """
+    import livekit.agents as agents
+
     emit = default_emitter()
-    emit("job.started", {"job": ctx.job.id, "room": ctx.job.room.name, "agent_name": ctx.job.agent_name})
-    atexit.register(lambda: emit("job.exit", {"code": None}))
+    emit(
+        "job.started",
+        {
+            "jobId": ctx.job.id,
+            "room": ctx.job.room.name,
+            "agentName": ctx.job.agent_name,
+            "metadata": ctx.job.metadata or None,
+            "agentsVersion": agents.__version__,
+            "agentsRoot": os.path.dirname(agents.__file__),
+        },
+    )
+    _register_job_exit(emit)
     path = os.environ.get("CLOSEKIT_SCENARIO")
     if not path:
         raise RuntimeError("CLOSEKIT_SCENARIO is not set (start the worker through startPyWorker)")
@@ -66,18 +107,19 @@ async def entry(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(on_shutdown)
 
+    # registered before session.start, so it fires before room_io's own listener requests the close
     @ctx.room.on("participant_disconnected")
     def _on_left(p: rtc.RemoteParticipant) -> None:
-        emit("participant.disconnected", {"identity": p.identity, "reason": rtc.DisconnectReason.Name(p.disconnect_reason or 0)})
+        emit(
+            "participant.disconnected",
+            {"identity": p.identity, "kind": rtc.ParticipantKind.Name(p.kind), "reason": rtc.DisconnectReason.Name(p.disconnect_reason or 0)},
+        )
+
+    @ctx.room.on("disconnected")
+    def _on_room_disconnected(reason: Any = None) -> None:
+        emit("room.disconnected", {"reason": rtc.DisconnectReason.Name(reason) if isinstance(reason, int) else None})
 
     session = make_session()
-
-    def _on_close(ev: Any) -> None:
-        # the close finished (session.closed is emitted by instrument): end the job, as a
-        # phone agent does once the caller is gone
-        ctx.shutdown(reason=f"session closed: {getattr(getattr(ev, 'reason', None), 'value', ev)}")
-
-    session.on("close", _on_close)
     await ctx.connect()
     await session.start(
         agent=WedgeAgent(scenario, emit),

@@ -324,10 +324,12 @@ export function pyWorkerEnv(o: PyWorkerOptions): Record<string, string> {
     // livekit-agents' cli reads it (TRACE, DEBUG, INFO, WARN, ERROR)
     LIVEKIT_LOG_LEVEL: (o.logLevel ?? 'debug').toUpperCase(),
     // The kit's own environment may carry these; the worker must only see the run's values.
-    LIVEKIT_INFERENCE_API_KEY: '',
-    LIVEKIT_INFERENCE_API_SECRET: '',
-    LIVEKIT_AGENT_NAME: '',
-    LIVEKIT_AGENT_NAME_OVERRIDE: '',
+    // Not '' for the keys: Python's os.getenv("LIVEKIT_INFERENCE_API_KEY", fallback) returns
+    // a set-but-empty value instead of the fallback (inference/_utils.py resolve_credentials).
+    LIVEKIT_INFERENCE_API_KEY: o.livekit.apiKey,
+    LIVEKIT_INFERENCE_API_SECRET: o.livekit.apiSecret,
+    LIVEKIT_AGENT_NAME: o.agentName,
+    LIVEKIT_AGENT_NAME_OVERRIDE: '', // read with `if os.environ.get(...)`: '' means unset
     // The shim runs from the repo (not installed in the venv), so patched and unpatched
     // venvs run the very same agent code.
     PYTHONPATH: PY_SHIM_DIR,
