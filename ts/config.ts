@@ -11,8 +11,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSIONS = {
   /** Go module github.com/livekit/livekit-server, tag. */
   livekitServer: 'v1.13.5',
-  /** Go module github.com/livekit/sip, tag. */
-  livekitSip: 'v1.11.0',
+  /**
+   * Go module github.com/livekit/sip, tag. Not v1.11.0: the Go module proxy these machines
+   * reach refuses v1.9.0-v1.11.0 (403 "not available"); v1.8.0 is the newest it serves.
+   */
+  livekitSip: 'v1.8.0',
   /** npm @livekit/agents. */
   agentsJs: '1.9.0',
   /** npm @livekit/rtc-node that agents-js peers with (^0.13.34 for 1.9.0). */

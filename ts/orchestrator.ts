@@ -20,6 +20,10 @@ import { Supervisor } from './stack/supervisor.js';
 import { newKeyPair } from './stack/keys.js';
 import { startLivekitServer } from './stack/livekit-server.js';
 import { startWebrtcCaller } from './callers/webrtc.js';
+import { startSipCaller } from './callers/sip.js';
+import { startRedis } from './stack/redis.js';
+import { startLivekitSip } from './stack/livekit-sip.js';
+import { sipAdmin, DEFAULT_INBOUND_NUMBER } from './stack/sip-admin.js';
 import { waitForGateway } from './providers/client.js';
 import { gatewayInferenceUrl } from './providers/gateway.js';
 
@@ -146,8 +150,11 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   try {
     const keys = { kit: newKeyPair('kit'), js: newKeyPair('js'), py: newKeyPair('py') };
     const keyMap = Object.fromEntries(Object.values(keys).map((k) => [k.apiKey, k.apiSecret]));
-    progress(`${id}: starting livekit-server in ${net.name ?? 'host network'}`);
-    const lk = await startLivekitServer(sup, { keys: keyMap });
+    const sipCall = scenario.caller.kind !== 'webrtc';
+    progress(`${id}: starting ${sipCall ? 'redis, livekit-server and livekit-sip' : 'livekit-server'} in ${net.name ?? 'host network'}`);
+    const redis = sipCall ? await startRedis(sup, { host: net.nsAddr }) : null;
+    const lk = await startLivekitServer(sup, { keys: keyMap, ...(redis ? { redis: { addr: redis.addr } } : {}) });
+    const sip = redis ? await startLivekitSip(sup, { redisAddr: redis.addr, apiKey: keys.kit.apiKey, apiSecret: keys.kit.apiSecret, wsUrl: lk.wsUrl, host: net.nsAddr }) : null;
 
     const gwPort = PORTS.gateway;
     const gwScript = join(dir, 'gateway-script.json');
@@ -175,14 +182,35 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
 
     const room = `ck-${scenario.name}-${randomBytes(3).toString('hex')}`;
     const kit = keys.kit;
+    const metadata = JSON.stringify({ scenario: scenario.name });
     const rooms = new RoomServiceClient(lk.httpUrl, kit.apiKey, kit.apiSecret);
-    await rooms.createRoom({ name: room, emptyTimeout: 60, departureTimeout: scenario.room.departureTimeoutS });
     const dispatch = new AgentDispatchClient(lk.httpUrl, kit.apiKey, kit.apiSecret);
-    await dispatch.createDispatch(room, agentName, { metadata: JSON.stringify({ scenario: scenario.name }) });
-
-    progress(`${id}: caller joins ${room}`);
-    const caller = await startWebrtcCaller(sup, { name: 'caller', wsUrl: lk.wsUrl, token: await token(kit.apiKey, kit.apiSecret, 'caller', room) });
-    await caller.waitFor('published', 20_000);
+    let caller: { waitFor(ev: string, timeoutMs: number): Promise<unknown>; hangup(): Promise<void> };
+    if (scenario.caller.kind === 'webrtc') {
+      await rooms.createRoom({ name: room, emptyTimeout: 60, departureTimeout: scenario.room.departureTimeoutS });
+      await dispatch.createDispatch(room, agentName, { metadata });
+      progress(`${id}: WebRTC caller joins ${room}`);
+      caller = startWebrtcCaller(sup, { name: 'caller', wsUrl: lk.wsUrl, token: await token(kit.apiKey, kit.apiSecret, 'caller', room) });
+    } else {
+      const admin = sipAdmin({ httpUrl: lk.httpUrl, apiKey: kit.apiKey, apiSecret: kit.apiSecret });
+      if (scenario.caller.kind === 'sip-inbound') {
+        // Production shape: the dispatch rule creates the call's room and dispatches the agent.
+        const trunk = await admin.createInboundTrunk({ allowedAddresses: [net.nsAddr] });
+        await admin.createDispatchRule(agentName, `ck-${scenario.name}`, { trunkIds: [trunk], metadata, departureTimeoutS: scenario.room.departureTimeoutS });
+        progress(`${id}: sipp calls livekit-sip (inbound trunk ${DEFAULT_INBOUND_NUMBER})`);
+        caller = await startSipCaller(sup, { name: 'sip-caller', mode: 'uac', host: net.nsAddr, target: sip!.sipAddr, number: DEFAULT_INBOUND_NUMBER });
+      } else {
+        // Seeds 000/001: the agent's room places an outbound call; sipp answers as the callee.
+        const callee = await startSipCaller(sup, { name: 'sip-callee', mode: 'uas', host: net.nsAddr });
+        const trunk = await admin.createOutboundTrunk(callee.sipAddr);
+        await rooms.createRoom({ name: room, emptyTimeout: 60, departureTimeout: scenario.room.departureTimeoutS });
+        await dispatch.createDispatch(room, agentName, { metadata });
+        progress(`${id}: CreateSIPParticipant dials the sipp callee from ${room}`);
+        await admin.createSipParticipant({ trunkId: trunk, roomName: room, waitUntilAnswered: true });
+        caller = callee;
+      }
+    }
+    await caller.waitFor('published', 30_000);
     kitEmit('caller.joined', { room, kind: scenario.caller.kind });
 
     const cue = await waitForEvent(eventsFile, scenario.caller.hangupAfter, Date.now() + scenario.caller.cueTimeoutMs);

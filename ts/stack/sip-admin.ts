@@ -38,7 +38,7 @@ export interface SipAdmin {
    * limits the rule to those trunks (default: every trunk).
    * @returns the rule id (`SDR_...`).
    */
-  createDispatchRule(agentName: string, roomPrefix: string, o?: { trunkIds?: string[]; metadata?: string }): Promise<string>;
+  createDispatchRule(agentName: string, roomPrefix: string, o?: { trunkIds?: string[]; metadata?: string; departureTimeoutS?: number }): Promise<string>;
   /**
    * Creates an outbound trunk whose calls go to `address` (`host:port` of the local callee,
    * e.g. the sipp UAS at `<nsAddr>:5070`) over UDP, presenting `numbers[0]` as the caller.
@@ -84,7 +84,7 @@ export function sipAdmin(o: SipAdminOptions): SipAdmin {
       if (!roomPrefix) throw new KitError('createDispatchRule needs a room prefix', { fix: 'pass e.g. "ck-<runid>"' });
       // RoomConfiguration is a protobuf-es message; its constructor takes a partial object,
       // so the SDK's `new CreateSIPDispatchRuleRequest({ roomConfig })` builds it from this.
-      const roomConfig = { agents: agentName ? [new RoomAgentDispatch({ agentName, metadata: d.metadata ?? '' })] : [] } as unknown as CreateSipDispatchRuleOptions['roomConfig'];
+      const roomConfig = { agents: agentName ? [new RoomAgentDispatch({ agentName, metadata: d.metadata ?? '' })] : [], ...(d.departureTimeoutS !== undefined ? { departureTimeout: d.departureTimeoutS } : {}) } as unknown as CreateSipDispatchRuleOptions['roomConfig'];
       const info = await wrap('CreateSIPDispatchRule', () =>
         client.createSipDispatchRule({ type: 'individual', roomPrefix }, { name: `closekit-${roomPrefix}`, trunkIds: d.trunkIds, roomConfig }));
       return info.sipDispatchRuleId;
