@@ -86,6 +86,9 @@ export interface RunOptions {
 /** After a hang, how long (ms) to keep watching once the 2007 idle close has happened. */
 const IDLE_WATCH_MS = 2000;
 
+/** How long (ms) to wait for the job process to answer SIGUSR2 with its `parked` event. */
+const PARKED_CAPTURE_MS = 1500;
+
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /**
@@ -237,6 +240,21 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     }
     verdictAt = monotonicMs();
     sockets = await workerSockets(ledgerUrl, workerLabel);
+    const evsAtVerdict = readEvents(eventsFile);
+    if (hangupAt !== null && !evsAtVerdict.some((e) => e.ev === 'session.closed' && e.t >= hangupAt!)) {
+      // Ask the live job process where it is parked (both workers answer SIGUSR2 with a
+      // `parked` event: open close steps; Python adds every asyncio task's await chain).
+      const job = evsAtVerdict.find((e) => e.ev === 'job.started');
+      if (job?.pid) {
+        try {
+          process.kill(job.pid, 'SIGUSR2');
+          const until = Date.now() + PARKED_CAPTURE_MS;
+          while (Date.now() < until && !readEvents(eventsFile).some((e) => e.ev === 'parked' && e.t >= verdictAt!)) await sleep(50);
+        } catch {
+          // the job process is gone: nothing to capture
+        }
+      }
+    }
     if (hangupAt !== null && sockets.some((s) => s.closedAt === null)) {
       // Evidence window after the verdict: the gateway's compressed idle timer sends 2007 on
       // the orphaned STT socket; watch what this version does (reconnect, or error out).
@@ -289,8 +307,8 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     gatewayReconnects: sttAfterHangup.length,
     idleErrorsAfterHangup: idleErrors,
     sttErrorsAfterHangup: sttErrors.map((e) => e.data ?? {}),
-    parkedAfter: v.verdict === 'hang' ? parkedIn(atVerdict, v.lastEvent) : null,
-    parked: events.filter((e) => e.ev === 'parked').map((e) => e.data) ?? null,
+    parkedAfter: v.verdict === 'hang' ? parkedIn(verdictAt === null ? events : events.filter((e) => e.t <= verdictAt! + PARKED_CAPTURE_MS + 500), v.lastEvent) : null,
+    parked: v.verdict === 'hang' ? (events.filter((e) => e.ev === 'parked' && verdictAt !== null && e.t >= verdictAt).at(-1)?.data ?? null) : null,
     network: net.mode,
     hangupToVerdictMs: hangupAt !== null && verdictAt !== null ? Math.round(verdictAt - hangupAt) : null,
     timeline: timeline.map((e) => ({ t: Math.round((e.t - ref) * 10) / 10, ev: e.ev, runtime: e.runtime, data: e.data })),
