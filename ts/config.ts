@@ -24,6 +24,14 @@ export const VERSIONS = {
   agentsPy: '1.8.9',
 } as const;
 
+/**
+ * The forced-close bound (ms) our patches give both runtimes by default
+ * (agents-js `DEFAULT_FORCED_CLOSE_TIMEOUT = 5_000`, livekit-agents
+ * `DEFAULT_FORCED_CLOSE_TIMEOUT = 5.0`). `kit verify` requires every patched wedge run to
+ * close within this plus 1 s.
+ */
+export const FORCED_CLOSE_BOUND_MS = 5_000;
+
 export const KIT_DIR = process.env.CLOSEKIT_KIT_DIR ? resolve(process.env.CLOSEKIT_KIT_DIR) : join(ROOT, '.kit');
 export const BIN_DIR = join(KIT_DIR, 'bin');
 export const RUNTIMES_DIR = join(KIT_DIR, 'runtimes');

@@ -12,6 +12,7 @@ import type { Scenario } from './scenario/spec.js';
 import { runOne, type RunResult, type RuntimeInstall, type Runtime, type Variant } from './orchestrator.js';
 import { environment, newRunId, writeResults } from './report/results.js';
 import { renderTable } from './report/table.js';
+import { parity, renderParity } from './report/parity.js';
 
 export interface MatrixOptions {
   scenario?: string[];
@@ -111,12 +112,15 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   );
   await tasks.run();
 
+  const par = parity(runs);
   const file = writeResults(
-    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs },
+    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par },
     reportsDir,
   );
   if (!o.quiet) {
     console.log(renderTable(runs));
+    const pt = renderParity(par);
+    if (pt) console.log(`\n${pt}`);
     console.log(`\nresults: ${file}`);
   }
   return runs.every((r) => r.matched) ? 0 : 1;

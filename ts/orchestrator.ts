@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
-import { ROOT, PORTS } from './config.js';
+import { ROOT, PORTS, FORCED_CLOSE_BOUND_MS } from './config.js';
 import { KitError } from './errors.js';
 import { appendFileSync } from 'node:fs';
 import { monotonicMs, readEvents, type TimelineEvent } from './observe/events.js';
@@ -60,6 +60,10 @@ export interface RunResult {
   idleErrorsAfterHangup: number;
   /** What the worker's STT stream reported after the hangup (stt.error event data). */
   sttErrorsAfterHangup: Array<Record<string, unknown>>;
+  /** A shutdown callback of the job ran between the hangup and the verdict. */
+  shutdownCallbackRan: boolean;
+  /** Extra requirements of `kit verify` that this run failed (empty when none apply or all held). */
+  failedChecks: string[];
   /** Where the close is parked at a hang: innermost open step the worker reported, else its last event. */
   parkedAfter: string | null;
   /** Stack/task capture from the live job process at a hang, when the worker provided one. */
@@ -291,6 +295,14 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     ...(s.closedAt !== null ? [{ t: s.closedAt, ev: 'socket.close', runtime: 'gateway', data: { id: s.id, kind: s.kind, code: s.closeCode, by: s.closedBy, errorsSent: s.errorsSent } }] : []),
   ]);
   const timeline = [...events, ...socketEvents].sort((a, b) => a.t - b.t);
+  const shutdownCallbackRan = hangupAt !== null && atVerdict.some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt!);
+  // kit verify: a patched wedge run must close within the bound + 1 s and run the job's
+  // shutdown callbacks (issue "The fix", make verify).
+  const failedChecks: string[] = [];
+  if (install.variant === 'patched' && scenario.wedge.where !== 'none' && v.verdict === 'closed') {
+    if (v.closeMs !== null && v.closeMs > FORCED_CLOSE_BOUND_MS + 1000) failedChecks.push(`closed in ${v.closeMs} ms, over the ${FORCED_CLOSE_BOUND_MS} ms bound + 1 s`);
+    if (!shutdownCallbackRan) failedChecks.push('the job\'s shutdown callbacks did not run');
+  }
   const result: RunResult = {
     scenario: scenario.name,
     runtime: install.runtime,
@@ -299,8 +311,10 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     caller: scenario.caller.kind,
     verdict: v.verdict,
     expected: scenario.expect[install.variant],
-    matched: v.verdict === scenario.expect[install.variant],
-    reason: v.reason,
+    matched: v.verdict === scenario.expect[install.variant] && failedChecks.length === 0,
+    reason: failedChecks.length ? `${v.reason}; but ${failedChecks.join('; ')}` : v.reason,
+    shutdownCallbackRan,
+    failedChecks,
     closeMs: v.closeMs,
     closeEvent: v.closeEvent,
     openSocketsAfterClose: v.openSocketsAfterClose,

@@ -11,6 +11,7 @@ import os from 'node:os';
 import { REPORTS_DIR, ROOT, VERSIONS } from '../config.js';
 import { KitError } from '../errors.js';
 import type { RunResult } from '../orchestrator.js';
+import type { ParityRow } from './parity.js';
 
 export interface ResultsFile {
   runId: string;
@@ -19,6 +20,8 @@ export interface ResultsFile {
   finishedAt: string;
   env: Record<string, string | null>;
   runs: RunResult[];
+  /** JS vs Python close milestones per scenario × variant (ts/report/parity.ts). */
+  parity?: ParityRow[];
 }
 
 /** A new run id, sortable by time: `20261122-023512-3fa1`. */
