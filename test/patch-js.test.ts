@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VERSIONS } from '../ts/config.js';
+import { FORCED_CLOSE_BOUND_MS, VERSIONS } from '../ts/config.js';
 import { KitError } from '../ts/errors.js';
 import { applyPatchesAtomic, checkPatches } from '../ts/patch/apply.js';
 import { agentsJsPatches, buildPatchedJsRuntime } from '../ts/patch/js.js';
@@ -98,9 +98,9 @@ describe('buildPatchedJsRuntime', () => {
     patchedRoot = r.agentsRoot;
     expect(r.rebuilt).toEqual(expect.arrayContaining(['dist/voice/agent_session.js', 'dist/voice/agent_session.cjs', 'dist/voice/agent_activity.js', 'dist/voice/agent_activity.cjs']));
     const esm = await execa(process.execPath, ['--input-type=module', '-e', `const s = await import(${JSON.stringify(join(patchedRoot, 'dist/voice/agent_session.js'))}); const m = await import(${JSON.stringify(join(patchedRoot, 'dist/index.js'))}); console.log(s.DEFAULT_FORCED_CLOSE_TIMEOUT, typeof m.voice.AgentSession)`]);
-    expect(esm.stdout.trim()).toBe('10000 function');
+    expect(esm.stdout.trim()).toBe(`${FORCED_CLOSE_BOUND_MS} function`);
     const cjs = await execa(process.execPath, ['-e', `const s = require(${JSON.stringify(join(patchedRoot, 'dist/voice/agent_session.cjs'))}); const m = require(${JSON.stringify(join(patchedRoot, 'dist/index.cjs'))}); console.log(s.DEFAULT_FORCED_CLOSE_TIMEOUT, typeof m.voice.AgentSession)`]);
-    expect(cjs.stdout.trim()).toBe('10000 function');
+    expect(cjs.stdout.trim()).toBe(`${FORCED_CLOSE_BOUND_MS} function`);
     expect(readFileSync(join(unpatchedRoot, 'dist/voice/agent_session.js'), 'utf8')).not.toContain('forcedCloseTimeout');
   }, 300_000);
 

@@ -82,10 +82,11 @@ matrixOptions(program.command('repro'))
   });
 
 matrixOptions(program.command('verify'))
-  .description('build patched runtimes from patches/, run every scenario unpatched and patched')
-  .action(async (o: MatrixCli) => {
+  .description('build patched runtimes from patches/, run every scenario unpatched and patched, then upstream\'s tests side by side')
+  .option('--no-upstream-tests', 'skip upstream\'s voice tests and the regression tests')
+  .action(async (o: MatrixCli & { upstreamTests: boolean }) => {
     const { runMatrix } = await import('./matrix.js');
-    process.exitCode = await runMatrix({ ...o, variants: ['unpatched', 'patched'], command: 'verify' });
+    process.exitCode = await runMatrix({ ...o, variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
   });
 
 program

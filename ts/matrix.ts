@@ -13,6 +13,7 @@ import { runOne, type RunResult, type RuntimeInstall, type Runtime, type Variant
 import { environment, newRunId, writeResults } from './report/results.js';
 import { renderTable } from './report/table.js';
 import { parity, renderParity } from './report/parity.js';
+import { upstreamChecks, renderUpstreamChecks, type UpstreamChecks } from './upstream-checks.js';
 
 export interface MatrixOptions {
   scenario?: string[];
@@ -25,6 +26,8 @@ export interface MatrixOptions {
   command: string;
   /** Where reports go (tests use a temp dir). */
   reportsDir?: string;
+  /** kit verify: also run upstream's voice tests and both regression tests, unpatched vs patched. */
+  upstreamTests?: boolean;
   /** Print the table and progress (default true). */
   quiet?: boolean;
 }
@@ -113,15 +116,30 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   await tasks.run();
 
   const par = parity(runs);
+  let upstream: UpstreamChecks | undefined;
+  if (o.upstreamTests && o.variants.includes('patched')) {
+    log('running upstream tests and regression tests, unpatched vs patched (minutes)...');
+    const loc = (rt: Runtime, v: Variant) => installs.find((i) => i.runtime === rt && i.variant === v)?.location;
+    const jsU = loc('js', 'unpatched');
+    const jsP = loc('js', 'patched');
+    const pyU = loc('py', 'unpatched');
+    const pyP = loc('py', 'patched');
+    const { agentsRootOf } = await import('./runtimes/js/install.js');
+    upstream = await upstreamChecks({
+      js: jsU && jsP ? { unpatchedRoot: agentsRootOf(jsU), patchedRoot: agentsRootOf(jsP) } : undefined,
+      py: pyU && pyP ? { unpatched: pyU, patched: pyP } : undefined,
+    });
+  }
   const file = writeResults(
-    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par },
+    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream },
     reportsDir,
   );
   if (!o.quiet) {
     console.log(renderTable(runs));
     const pt = renderParity(par);
     if (pt) console.log(`\n${pt}`);
+    if (upstream) console.log(`\n${renderUpstreamChecks(upstream)}`);
     console.log(`\nresults: ${file}`);
   }
-  return runs.every((r) => r.matched) ? 0 : 1;
+  return runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
 }

@@ -12,6 +12,7 @@ import { REPORTS_DIR, ROOT, VERSIONS } from '../config.js';
 import { KitError } from '../errors.js';
 import type { RunResult } from '../orchestrator.js';
 import type { ParityRow } from './parity.js';
+import type { UpstreamChecks } from '../upstream-checks.js';
 
 export interface ResultsFile {
   runId: string;
@@ -22,6 +23,8 @@ export interface ResultsFile {
   runs: RunResult[];
   /** JS vs Python close milestones per scenario × variant (ts/report/parity.ts). */
   parity?: ParityRow[];
+  /** kit verify: upstream's tests and the regression tests, unpatched vs patched. */
+  upstreamTests?: UpstreamChecks;
 }
 
 /** A new run id, sortable by time: `20261122-023512-3fa1`. */
