@@ -32,8 +32,11 @@ bench: setup
 typecheck: $(NPM_STAMP)
 	npx tsc --noEmit
 
+# Order: cheap static checks first, then the Python shim's own tests (pytest, with the
+# venv the worker runs on), then every vitest suite (unit, then the real stack).
 test: setup
 	npx tsc --noEmit
+	PY="$$($(KIT) where py)" && "$$PY" -m ruff check python-shim && cd python-shim && "$$PY" -m pytest -q tests
 	npx vitest run
 
 clean:
