@@ -13,6 +13,7 @@
  */
 import type { Emit } from './emit.js';
 import { loadRuntime, type LoadedRuntime } from './load.js';
+import { captureParked, installParkedCapture, trackSession } from './parked.js';
 
 type AnyFn = (this: any, ...args: any[]) => any;
 
@@ -84,7 +85,9 @@ let installed: Promise<LoadedRuntime> | undefined;
  * - `stt.connect {n}` / `stt.reconnect {n}`: inference STT.connectWs calls (n per STT instance).
  * - `stt.error {code, retryable, message}`: an error thrown out of one inference
  *   SpeechStream.run() attempt (stt/stt.ts mainTask retries or gives up after it), e.g. 2007.
- * - `parked {open}` on SIGUSR2: the open steps, for the orchestrator's hang report.
+ * - `parked {open, closeStep, waits, stack, tasks, sessions, inspector}` on SIGUSR2: the open
+ *   steps and every live session task with what it awaits (parked.ts `captureParked`), for
+ *   the orchestrator's hang report.
  * @returns the loaded runtime.
  * @throws Error when a wrapped method does not exist (an agents version this kit does not know).
  */
@@ -96,9 +99,12 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
     const { AgentActivity } = await rt.importInternal('dist/voice/agent_activity.js');
     const { ToolExecutor } = await rt.importInternal('dist/voice/tool_executor.js');
     const inferenceStt = rt.agents.inference.stt as any;
+    // Before any session exists: Task.from must be wrapped before the first task is created.
+    await installParkedCapture(rt, { ToolExecutor, cancellableFlag: (rt.agents.llm as any)?.ToolFlag?.CANCELLABLE }, openInstrumentedSteps);
 
     wrapMethod(AgentSession.prototype, 'start', (orig) =>
       async function (this: any, ...args: any[]) {
+        trackSession(this);
         if (!this.__closekitListeners) {
           this.__closekitListeners = true;
           this.on('close', (ev: any) =>
@@ -180,7 +186,16 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
       },
     );
 
-    process.on('SIGUSR2', () => emit('parked', { open: openInstrumentedSteps() }));
+    process.on('SIGUSR2', () => {
+      // The task report must never cost the open steps: fall back to them on any failure.
+      let report: Record<string, unknown>;
+      try {
+        report = { ...captureParked() };
+      } catch (e) {
+        report = { open: openInstrumentedSteps(), error: String((e as Error)?.message ?? e) };
+      }
+      emit('parked', report);
+    });
     return rt;
   })();
   return installed;
