@@ -13,6 +13,7 @@ import { ROOT, PORTS, FORCED_CLOSE_BOUND_MS } from './config.js';
 import { KitError } from './errors.js';
 import { appendFileSync } from 'node:fs';
 import { monotonicMs, readEvents, type TimelineEvent } from './observe/events.js';
+import { sipLogEvents } from './observe/sip-log.js';
 import type { Scenario, Verdict } from './scenario/spec.js';
 import { judge, parkedIn, type LedgerSocket } from './verdict.js';
 import { createRunNetwork } from './stack/netns.js';
@@ -69,6 +70,8 @@ export interface RunResult {
   /** Stack/task capture from the live job process at a hang, when the worker provided one. */
   parked: unknown;
   network: 'netns' | 'host';
+  /** SIP runs: the call as the agent saw it when the caller left (sip.* participant attributes). */
+  sipCall: { callId: string | null; callStatus: string | null; disconnectReason: string | null; attributes: Record<string, string>; livekitSipLines: number } | null;
   /** ms: hangup → verdict. */
   hangupToVerdictMs: number | null;
   /** Timeline with times relative to the hangup (ms; negative before it). */
@@ -144,6 +147,8 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   const kitEmit = (ev: string, data?: Record<string, unknown>) =>
     appendFileSync(eventsFile, JSON.stringify({ t: monotonicMs(), ev, runtime: 'kit', pid: process.pid, data }) + '\n');
 
+  // Both clocks read here, so wall-clock log lines (livekit-sip) can join the timeline.
+  const wallMinusMonoMs = Date.now() - monotonicMs();
   const runId = `${install.runtime}${install.variant[0]}${randomBytes(3).toString('hex')}`;
   const net = await createRunNetwork(runId);
   const sup = new Supervisor({ runId, logsDir, net });
@@ -294,7 +299,17 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     { t: s.openedAt, ev: 'socket.open', runtime: 'gateway', data: { id: s.id, kind: s.kind } },
     ...(s.closedAt !== null ? [{ t: s.closedAt, ev: 'socket.close', runtime: 'gateway', data: { id: s.id, kind: s.kind, code: s.closeCode, by: s.closedBy, errorsSent: s.errorsSent } }] : []),
   ]);
-  const timeline = [...events, ...socketEvents].sort((a, b) => a.t - b.t);
+  // SIP evidence: the call's state as the agent saw it (participant attributes) and
+  // livekit-sip's own log lines for that call, on the same clock.
+  const left = events.find((e) => e.ev === 'participant.disconnected' && e.t >= (hangupAt ?? 0));
+  const sipAttrs = (left?.data?.sip ?? {}) as Record<string, string>;
+  const sipCallId = sipAttrs['sip.callID'] ?? null;
+  const sipEvents = scenario.caller.kind === 'webrtc' ? [] : sipLogEvents(join(logsDir, 'livekit-sip.log'), wallMinusMonoMs, sipCallId);
+  const sipCall =
+    scenario.caller.kind === 'webrtc'
+      ? null
+      : { callId: sipCallId, callStatus: sipAttrs['sip.callStatus'] ?? null, disconnectReason: (left?.data?.reason as string | undefined) ?? null, attributes: sipAttrs, livekitSipLines: sipEvents.length };
+  const timeline = [...events, ...socketEvents, ...sipEvents].sort((a, b) => a.t - b.t);
   const shutdownCallbackRan = hangupAt !== null && atVerdict.some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt!);
   // kit verify: a patched wedge run must close within the bound + 1 s and run the job's
   // shutdown callbacks (issue "The fix", make verify).
@@ -324,6 +339,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     parkedAfter: v.verdict === 'hang' ? parkedIn(verdictAt === null ? events : events.filter((e) => e.t <= verdictAt! + PARKED_CAPTURE_MS + 500), v.lastEvent) : null,
     parked: v.verdict === 'hang' ? (events.filter((e) => e.ev === 'parked' && verdictAt !== null && e.t >= verdictAt).at(-1)?.data ?? null) : null,
     network: net.mode,
+    sipCall,
     hangupToVerdictMs: hangupAt !== null && verdictAt !== null ? Math.round(verdictAt - hangupAt) : null,
     timeline: timeline.map((e) => ({ t: Math.round((e.t - ref) * 10) / 10, ev: e.ev, runtime: e.runtime, data: e.data })),
     sockets: finalSockets.map((s) => ({ ...s, openedAt: round1(s.openedAt - ref), closedAt: s.closedAt === null ? null : round1(s.closedAt - ref) })),

@@ -112,7 +112,13 @@ async def entry(ctx: JobContext) -> None:
     def _on_left(p: rtc.RemoteParticipant) -> None:
         emit(
             "participant.disconnected",
-            {"identity": p.identity, "kind": rtc.ParticipantKind.Name(p.kind), "reason": rtc.DisconnectReason.Name(p.disconnect_reason or 0)},
+            {
+                "identity": p.identity,
+                "kind": rtc.ParticipantKind.Name(p.kind),
+                "reason": rtc.DisconnectReason.Name(p.disconnect_reason or 0),
+                # the SIP call's state as livekit-sip published it; empty for a WebRTC caller
+                "sip": {k: v for k, v in (p.attributes or {}).items() if k.startswith("sip.")},
+            },
         )
 
     @ctx.room.on("disconnected")

@@ -70,7 +70,10 @@ export async function entry(ctx: JobContext): Promise<void> {
   // Registered before session.start, so it fires before room_io's own listener requests the close.
   ctx.room.on(RoomEvent.ParticipantDisconnected, (p: any) => {
     const reason = p?.disconnectReason;
-    emit('participant.disconnected', { identity: p?.identity ?? null, kind: p?.kind ?? null, reason: reason === undefined ? null : (DisconnectReason as any)[reason] ?? reason });
+    // sip.* attributes (sip.callStatus, sip.callID, sip.phoneNumber...) are the SIP call's
+    // state as livekit-sip published it; empty for a WebRTC caller.
+    const sip = Object.fromEntries(Object.entries((p?.attributes ?? {}) as Record<string, string>).filter(([k]) => k.startsWith('sip.')));
+    emit('participant.disconnected', { identity: p?.identity ?? null, kind: p?.kind ?? null, reason: reason === undefined ? null : (DisconnectReason as any)[reason] ?? reason, sip });
   });
   ctx.room.on(RoomEvent.Disconnected, (reason: any) => emit('room.disconnected', { reason: (DisconnectReason as any)[reason] ?? reason ?? null }));
 
