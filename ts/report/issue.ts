@@ -1,0 +1,335 @@
+/**
+ * issue-agents-js.md / issue-agents.md: GitHub-flavoured markdown an upstream maintainer can
+ * read without the kit: summary, exact environment, the scenario × variant matrix, per hang
+ * the timeline excerpt and the parked capture, the one command that reproduces it, the fix
+ * (from the patch's own commit message) and the worker log tails in <details>.
+ *
+ * Every dynamic string goes through the redactor here, in the form its markdown context
+ * needs (`<ip>` would vanish as an HTML tag in running text, so text cells get entities,
+ * code spans and fences keep the brackets); index.ts then redacts the whole file once more.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../orchestrator.js';
+import type { ResultsFile } from './results.js';
+import type { Redactor } from './redact.js';
+import {
+  UPSTREAM,
+  agentsTasks,
+  closeSpans,
+  fmtMs,
+  idleEvidence,
+  normalizeParked,
+  paragraphs,
+  parkedAt,
+  runSubdir,
+  workerLogTail,
+  type PatchInfo,
+  type TimelineEntry,
+} from './model.js';
+
+export interface IssueContext {
+  /** The run's report dir (reports/<id>): where runs/<scenario>.<runtime>.<variant>/ live. */
+  runDir: string;
+  /** The fix patches for this upstream, parsed (model.ts readPatchInfo). */
+  patches: PatchInfo[];
+  redact: Redactor;
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A code span that survives backticks inside. */
+function code(s: string): string {
+  const ticks = s.includes('`') ? '``' : '`';
+  return `${ticks}${ticks === '``' ? ' ' : ''}${s}${ticks === '``' ? ' ' : ''}${ticks}`;
+}
+
+/** A fenced block whose fence is longer than any backtick run inside. */
+function fence(body: string, lang = 'text'): string {
+  const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = '`'.repeat(longest + 1);
+  return `${f}${lang}\n${body}\n${f}`;
+}
+
+/** Table cell: redacted, HTML-escaped, pipes escaped, one line. */
+function cell(r: Redactor, s: string): string {
+  return esc(r(s)).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/**
+ * Join a commit message paragraph's hard-wrapped lines (GitHub renders every newline of an
+ * issue body as a break); list items stay on their own lines.
+ */
+export function unwrap(para: string): string {
+  return para.split('\n').reduce((acc, line) => {
+    const l = line.trim();
+    if (!acc) return l;
+    return /^([-*+]|\d+[.)])\s/.test(l) ? `${acc}\n${l}` : `${acc} ${l}`;
+  }, '');
+}
+
+/** Compact `k=v` rendering of an event's data for a table cell. */
+export function eventDetail(data: Record<string, unknown> | undefined, width = 110): string {
+  if (!data) return '';
+  const s = Object.entries(data)
+    .filter(([k]) => !['agentsDir', 'agentsRoot', 'metadata'].includes(k))
+    // A Python parked capture carries every task's stack: the section below shows them.
+    .map(([k, v]) => (k === 'tasks' && Array.isArray(v) ? `tasks=${v.length} captured` : `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`))
+    .join(' ');
+  return s.length > width ? s.slice(0, width) + '…' : s;
+}
+
+const arrow = (a: string | undefined, b: string | undefined) => (a === undefined ? (b ?? '-') : b === undefined ? a : a === b ? a : `${a} → ${b}`);
+
+function sttErrors(r: RunResult): string {
+  const codes = r.sttErrorsAfterHangup.map((e) => (e.code === null || e.code === undefined ? (e.aborted ? 'aborted' : 'no code') : String(e.code)));
+  return codes.length ? `${codes.length} (${codes.join(', ')})` : '0';
+}
+
+function scenarioSpec(runDir: string, r: RunResult): { description?: string; gateway?: { stt?: { idleCloseMs?: number } }; caller?: { kind?: string } } | null {
+  const f = join(runSubdir(runDir, r), 'scenario.json');
+  if (!existsSync(f)) return null;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Where a hung close is parked, from the run's own capture: `parked.open` innermost, else `parkedAfter`. */
+export function parkedStep(r: RunResult): string | null {
+  const p = normalizeParked(r.parked);
+  return p?.open.at(-1) ?? r.parkedAfter ?? null;
+}
+
+function timelineTable(red: Redactor, events: TimelineEntry[]): string {
+  const rows = events.map((e) => `| ${e.t.toFixed(1)} | ${cell(red, e.runtime ?? '')} | ${code(red(e.ev))} | ${cell(red, eventDetail(e.data))} |`);
+  return ['| t (ms after hangup) | from | event | data |', '|---:|---|---|---|', ...rows].join('\n');
+}
+
+/**
+ * The markdown for one upstream. `runtime` picks the runs ('js' → livekit/agents-js,
+ * 'py' → livekit/agents). Never throws for missing optional data (logs, scenario.json,
+ * parked capture): those sections say what is missing instead.
+ */
+export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueContext): string {
+  const up = UPSTREAM[runtime];
+  const red = ctx.redact;
+  const runs = res.runs.filter((r) => r.runtime === runtime);
+  const version = runs[0]?.runtimeVersion ?? res.env[up.envKey] ?? '?';
+  const scenarios = [...new Set(runs.map((r) => r.scenario))];
+  const get = (s: string, v: 'unpatched' | 'patched') => runs.find((r) => r.scenario === s && r.variant === v);
+  const hangs = runs.filter((r) => r.verdict === 'hang');
+  const unpatchedHangs = hangs.filter((r) => r.variant === 'unpatched');
+  const patchedRuns = runs.filter((r) => r.variant === 'patched');
+  const out: string[] = [];
+
+  out.push(`# Forced \`AgentSession\` close can wait forever after the caller hangs up, leaving the inference STT/TTS websockets open (${up.pkg} ${esc(version)})`);
+  out.push('');
+  out.push(`_Generated by closekit from run ${code(red(res.runId))} (${esc(res.command)}, ${esc(res.finishedAt)}). Every figure below comes from that run's results.json._`);
+  out.push('');
+
+  // ---- summary
+  out.push('## Summary');
+  out.push('');
+  if (!runs.length) {
+    out.push(`This run has no ${up.label} runs. Run \`node bin/kit.mjs verify -r ${runtime}\` to produce them.`);
+    return out.join('\n') + '\n';
+  }
+  const unpatched = runs.filter((r) => r.variant === 'unpatched');
+  if (unpatchedHangs.length) {
+    const where = [...new Set(unpatchedHangs.map((r) => parkedStep(r) ?? 'unknown'))].map((w) => code(red(w))).join(', ');
+    const sockets = Math.max(...unpatchedHangs.map((r) => r.openSocketsAfterClose));
+    const idle = unpatchedHangs.reduce((n, r) => n + r.idleErrorsAfterHangup, 0);
+    const reconnects = unpatchedHangs.reduce((n, r) => n + r.gatewayReconnects, 0);
+    out.push(
+      `On ${code(`${up.pkg}@${version}`)}, a forced \`AgentSession\` close (the caller hangs up and \`closeOnDisconnect\` fires) never completes in ` +
+        `**${unpatchedHangs.length} of ${unpatched.length}** scenarios: ${unpatchedHangs.map((r) => code(r.scenario)).join(', ')}. ` +
+        `The session's close event is never emitted; the close is parked in ${where}, so the activity's STT/TTS teardown never runs and ` +
+        `up to ${sockets} inference websocket(s) stay open after the hangup. When the gateway then closes the idle STT socket with code 2007 ` +
+        `(${idle} such close(s) in these runs), the STT stream ${reconnects ? `reconnects (${reconnects} new STT socket(s) after the hangup)` : 'reports the error but no session is left to act on it'}.`,
+    );
+  } else {
+    out.push(`No unpatched ${up.label} run hung in this run (${unpatched.length} unpatched run(s)).`);
+  }
+  out.push('');
+  if (patchedRuns.length) {
+    const closed = patchedRuns.filter((r) => r.verdict === 'closed');
+    const ms = closed.map((r) => r.closeMs).filter((x): x is number => x !== null);
+    const range = ms.length ? `${Math.round(Math.min(...ms))}–${Math.round(Math.max(...ms))} ms` : '-';
+    const left = patchedRuns.reduce((n, r) => n + r.openSocketsAfterClose, 0);
+    out.push(
+      `With the fix below applied to the same installed package, **${closed.length} of ${patchedRuns.length}** scenarios close ` +
+        `(close event ${range} after the hangup) and ${left === 0 ? 'no provider socket stays open' : `${left} provider socket(s) still stay open`}.`,
+    );
+    out.push('');
+  }
+
+  // ---- environment
+  out.push('## Environment');
+  out.push('');
+  out.push('| | |');
+  out.push('|---|---|');
+  const envRows: Array<[string, string | null | undefined]> = [
+    [up.pkg, version],
+    ['closekit commit', res.env.kitCommit],
+    ['livekit-server', res.env.livekitServer],
+    ['livekit-sip', res.env.livekitSip],
+    ['Node.js', res.env.node],
+    ['Python', res.env.python ?? res.env.py ?? null],
+    ['OS', res.env.os],
+    ['network', res.env.network ?? runs[0]?.network],
+  ];
+  for (const [k, v] of envRows) if (v) out.push(`| ${cell(red, k)} | ${code(red(String(v)))} |`);
+  for (const [k, v] of Object.entries(res.env)) {
+    if (v && !['kitCommit', 'livekitServer', 'livekitSip', 'agentsJs', 'agentsPy', 'node', 'python', 'py', 'os', 'network'].includes(k)) out.push(`| ${cell(red, k)} | ${code(red(String(v)))} |`);
+  }
+  out.push('');
+  const spec0 = scenarioSpec(ctx.runDir, runs[0]!);
+  const idleMs = spec0?.gateway?.stt?.idleCloseMs;
+  out.push(
+    `The stack is real and local: livekit-server, a ${up.label} worker on the pinned package, a WebRTC (or SIP via livekit-sip) caller, ` +
+      `and closekit's stand-in for the LiveKit Inference gateway, which speaks the STT/TTS/LLM wire protocol the package's own clients use and sends the idle close (code 2007)` +
+      `${idleMs ? ` after ${Math.round(idleMs / 1000)} s instead of ~30 min` : ''}. The worker's hooks are wrapped at runtime to emit the timeline; the package files are only changed by the fix patch in the patched variant.`,
+  );
+  out.push('');
+
+  // ---- matrix
+  out.push('## Results');
+  out.push('');
+  out.push('Verdicts are unpatched → patched. "sockets open" counts the worker\'s provider websockets still open when the verdict was taken; the 2007 columns show what happened to the orphaned STT socket afterwards.');
+  out.push('');
+  out.push('| scenario | caller | expected | verdict | close (ms after hangup) | sockets open after close | 2007 idle closes | STT reconnects after hangup | STT errors after hangup |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
+  for (const s of scenarios) {
+    const u = get(s, 'unpatched');
+    const p = get(s, 'patched');
+    const any = (u ?? p)!;
+    const mark = (r: RunResult | undefined) => (r ? (r.matched ? r.verdict : `${r.verdict} (expected ${r.expected})`) : undefined);
+    const verdict = arrow(u && (u.verdict === 'hang' ? `**${mark(u)}**` : mark(u)), p && mark(p));
+    out.push(
+      `| ${code(s)} | ${cell(red, any.caller)} | ${arrow(u?.expected, p?.expected)} | ${verdict} | ${arrow(u && (u.closeMs === null ? 'never' : String(Math.round(u.closeMs))), p && (p.closeMs === null ? 'never' : String(Math.round(p.closeMs))))} | ` +
+        `${arrow(u && String(u.openSocketsAfterClose), p && String(p.openSocketsAfterClose))} | ${arrow(u && String(u.idleErrorsAfterHangup), p && String(p.idleErrorsAfterHangup))} | ` +
+        `${arrow(u && String(u.gatewayReconnects), p && String(p.gatewayReconnects))} | ${arrow(u && sttErrors(u), p && sttErrors(p))} |`,
+    );
+  }
+  out.push('');
+
+  // ---- reproduce
+  out.push('## Reproduce');
+  out.push('');
+  out.push('From a closekit checkout (`make setup` once; it installs livekit-server, the pinned package and the rest into `.kit/`):');
+  out.push('');
+  const cmds = (unpatchedHangs.length ? unpatchedHangs : unpatched).map((r) => `node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}`);
+  if (cmds.length) out.push(fence([...new Set(cmds)].join('\n'), 'sh'));
+  out.push('');
+  out.push(`\`node bin/kit.mjs verify -r ${runtime} -s <scenario>\` runs the same scenario unpatched and with the patch below.`);
+  out.push('');
+
+  // ---- per hang
+  for (const r of hangs) {
+    const step = parkedStep(r);
+    out.push(`## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched!)' : ''}: parked in ${step ? code(red(step)) : 'an unknown step'}`);
+    out.push('');
+    const spec = scenarioSpec(ctx.runDir, r);
+    if (spec?.description) {
+      out.push(`> ${esc(red(spec.description.trim())).replace(/\n/g, '\n> ')}`);
+      out.push('');
+    }
+    out.push(fence(`node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}`, 'sh'));
+    out.push('');
+    out.push(`Verdict: **${r.verdict}** (${cell(red, r.reason)}), taken ${fmtMs(r.hangupToVerdictMs)} after the hangup; ${r.openSocketsAfterClose} provider socket(s) open at that point.`);
+    out.push('');
+    const spans = closeSpans(r.timeline).filter((s) => s.start >= 0);
+    const never = spans.filter((s) => s.end === null);
+    if (never.length) {
+      out.push(`Close steps started and never finished: ${never.map((s) => `${code(red(s.name))} (since ${s.start.toFixed(0)} ms)`).join(', ')}.`);
+      out.push('');
+    }
+    const pAt = parkedAt(r);
+    const until = pAt ?? r.hangupToVerdictMs ?? Infinity;
+    const excerpt = r.timeline.filter((e) => e.t >= 0 && e.t <= until && !(e.ev === 'parked' && e.t !== pAt));
+    out.push(`### Timeline: hangup → ${pAt !== null ? 'parked capture' : 'verdict'}`);
+    out.push('');
+    out.push(timelineTable(red, excerpt));
+    out.push('');
+    const parked = normalizeParked(r.parked);
+    out.push('### Where it is parked');
+    out.push('');
+    if (!parked) {
+      out.push(`No live capture (the job process did not answer SIGUSR2 before the verdict). The last worker event/open step: ${code(red(r.parkedAfter ?? 'unknown'))}.`);
+    } else {
+      out.push(`Captured from the live job process${parked.sinceCloseMs !== null ? ` ${parked.sinceCloseMs} ms after the close was requested` : ''} (SIGUSR2).`);
+      out.push(`Open close steps, outermost first: ${parked.open.length ? parked.open.map((s) => code(red(s))).join(' → ') : '_none reported_'}.`);
+      const tasks = agentsTasks(parked);
+      if (tasks.length) {
+        out.push('');
+        out.push(`asyncio tasks that matter (${tasks.length} of ${parked.tasks.length} live tasks; tasks idling on a queue left out; stacks trimmed to the \`livekit/agents\` frames plus the agent code under test, outermost first):`);
+        out.push('');
+        out.push(fence(tasks.map((t) => `task ${t.name} (${t.coro})\n${t.stack.map((l) => '    ' + l).join('\n')}`).map(red).join('\n\n')));
+      }
+    }
+    out.push('');
+    const after = idleEvidence(r).filter((e) => e.t > until);
+    if (after.length) {
+      out.push('### After the verdict: the orphaned STT socket and code 2007');
+      out.push('');
+      out.push(timelineTable(red, after));
+      out.push('');
+    }
+    const p = r.variant === 'unpatched' ? get(r.scenario, 'patched') : undefined;
+    if (p) {
+      out.push(
+        `**Patched:** ${p.verdict}${p.closeMs !== null ? ` in ${Math.round(p.closeMs)} ms` : ''}, ${p.openSocketsAfterClose} socket(s) open after close, ` +
+          `${p.sockets.filter((s) => s.closedBy === 'client' && (s.closedAt ?? -1) >= 0).length} socket(s) closed by the worker itself after the hangup.`,
+      );
+      out.push('');
+    }
+    const tail = workerLogTail(ctx.runDir, r);
+    if (tail) {
+      out.push(`<details><summary>${runtime}-worker.log, last ${tail.split('\n').length} lines (compacted, redacted)</summary>`);
+      out.push('');
+      out.push(fence(red(tail)));
+      out.push('');
+      out.push('</details>');
+      out.push('');
+    }
+  }
+
+  // ---- fix
+  out.push('## Fix');
+  out.push('');
+  if (!ctx.patches.length) {
+    out.push(`No patch in \`patches/${up.patches}/\`.`);
+  }
+  for (const pt of ctx.patches) {
+    out.push(`### [${esc(pt.subject)}](${pt.rel})`);
+    out.push('');
+    const paras = paragraphs(pt.body);
+    // The problem statement and the fix: the first paragraph plus the ones that start the
+    // "Fix:" and "Invariant:" sections (with their bullet lists); the rest in <details>.
+    const keyIdx = new Set<number>([0]);
+    paras.forEach((p, i) => {
+      if (/^(Root cause|Fix|Invariant)\b/i.test(p)) keyIdx.add(i);
+      if (i > 0 && /^(Root cause|Fix)\b/i.test(paras[i - 1]!) && /^\s*- /.test(p)) keyIdx.add(i);
+    });
+    if (keyIdx.size === 1 && paras[1]) keyIdx.add(1);
+    for (const i of [...keyIdx].sort((a, b) => a - b)) {
+      out.push(esc(red(unwrap(paras[i]!))));
+      out.push('');
+    }
+    out.push(`Patch: [\`${pt.rel}\`](${pt.rel}) (\`git am\` ready, upstream paths; checksums in \`patches/SHA256SUMS\`).`);
+    if (pt.diffstat.length) {
+      out.push('');
+      out.push(fence(pt.diffstat.join('\n')));
+    }
+    out.push('');
+    out.push('<details><summary>Full commit message</summary>');
+    out.push('');
+    out.push(fence(red(pt.body)));
+    out.push('');
+    out.push('</details>');
+    out.push('');
+  }
+  return out.join('\n') + '\n';
+}
