@@ -96,8 +96,14 @@ program
   .action(async (o: { run: string }) => {
     const { readResults } = await import('./report/results.js');
     const { renderTable } = await import('./report/table.js');
+    const { writeReports } = await import('./report/index.js');
+    const { REPORTS_DIR } = await import('./config.js');
+    const { join } = await import('node:path');
     const res = readResults(o.run);
+    const dir = join(REPORTS_DIR, res.runId);
+    const { files } = await writeReports(dir, res);
     console.log(renderTable(res.runs));
+    console.log(`\nwrote ${files.length} files into ${dir}: ${files.filter((f) => !f.startsWith('patches/')).join(', ')}, patches/`);
   });
 
 program

@@ -10,7 +10,7 @@ import { KitError } from './errors.js';
 import { loadScenarios } from './scenario/load.js';
 import type { Scenario } from './scenario/spec.js';
 import { runOne, type RunResult, type RuntimeInstall, type Runtime, type Variant } from './orchestrator.js';
-import { environment, newRunId, writeResults } from './report/results.js';
+import { environment, newRunId, readResults, writeResults } from './report/results.js';
 import { renderTable } from './report/table.js';
 import { parity, renderParity } from './report/parity.js';
 import { upstreamChecks, renderUpstreamChecks, type UpstreamChecks } from './upstream-checks.js';
@@ -134,12 +134,15 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream },
     reportsDir,
   );
+  const { writeReports } = await import('./report/index.js');
+  const { files } = await writeReports(runDir, readResults(runId, reportsDir));
   if (!o.quiet) {
     console.log(renderTable(runs));
     const pt = renderParity(par);
     if (pt) console.log(`\n${pt}`);
     if (upstream) console.log(`\n${renderUpstreamChecks(upstream)}`);
     console.log(`\nresults: ${file}`);
+    console.log(`reports: ${files.filter((f) => !f.startsWith('patches/')).map((f) => join(runDir, f)).join(', ')}`);
   }
   return runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
 }

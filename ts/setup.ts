@@ -17,7 +17,8 @@ export async function allSteps(features?: Feature[]): Promise<SetupStep[]> {
   const { sipSteps } = await import('./stack/sip-steps.js');
   const { jsRuntimeStep } = await import('./runtimes/js/steps.js');
   const { pySteps } = await import('./runtimes/python-steps.js');
-  const steps = [...stackSteps(), jsRuntimeStep(), ...pySteps(), ...sipSteps()];
+  const { reportSteps } = await import('./report/steps.js');
+  const steps = [...stackSteps(), jsRuntimeStep(), ...pySteps(), ...sipSteps(), ...reportSteps()];
   return steps.filter((s) => !features || features.includes(s.feature));
 }
 
