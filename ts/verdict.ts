@@ -50,7 +50,8 @@ export interface VerdictResult {
   lastEvent: string | null;
 }
 
-const WORKER_EVENTS_IGNORED_FOR_PARK = new Set(['stt.error', 'stt.reconnect', 'parked']);
+// Side events that say nothing about how far the close got.
+const WORKER_EVENTS_IGNORED_FOR_PARK = new Set(['stt.error', 'stt.reconnect', 'stt.connect', 'session.error', 'room.disconnected', 'parked']);
 
 /** `activity.step.start(toolExecutor.drain)`: the event name with the step it names, if any. */
 function describeEvent(e: TimelineEvent): string {
