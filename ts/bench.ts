@@ -11,7 +11,7 @@ function stats(xs: number[]): { p50: number; p95: number; min: number; max: numb
 }
 
 /** Run the named benchmark `repeat` times where that applies, print figures. */
-export async function bench(what: string, o: { repeat: number }): Promise<void> {
+export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Array<'js' | 'py'> }): Promise<void> {
   if (what === 'stack') {
     const { benchStack } = await import('./stack/bench.js');
     await benchStack();
@@ -24,7 +24,7 @@ export async function bench(what: string, o: { repeat: number }): Promise<void> 
     const variants = what === 'repro' ? (['unpatched'] as const) : (['unpatched', 'patched'] as const);
     const per = new Map<string, number[]>();
     for (let i = 0; i < o.repeat; i++) {
-      await runMatrix({ variants: [...variants], jsVersion: (await import('./config.js')).VERSIONS.agentsJs, pyVersion: (await import('./config.js')).VERSIONS.agentsPy, command: `bench ${what}`, quiet: true });
+      await runMatrix({ scenario: o.scenario, runtime: o.runtime, variants: [...variants], jsVersion: (await import('./config.js')).VERSIONS.agentsJs, pyVersion: (await import('./config.js')).VERSIONS.agentsPy, command: `bench ${what}`, quiet: true });
       for (const r of readResults('latest').runs) {
         const key = `${r.scenario} ${r.runtime} ${r.variant} ${r.verdict}`;
         const v = what === 'repro' ? r.hangupToVerdictMs : r.closeMs ?? r.hangupToVerdictMs;

@@ -124,7 +124,9 @@ program
   .description('benchmarks that print figures: stack, repro, verify')
   .argument('[what]', 'stack | repro | verify', 'stack')
   .option('-n, --repeat <n>', 'repetitions', (v) => Number(v), 3)
-  .action(async (what: string, o: { repeat: number }) => {
+  .option('-s, --scenario <names>', 'repro/verify: scenarios (default: all)', list())
+  .option('-r, --runtime <runtimes>', 'repro/verify: js,py (default: both)', list(RUNTIMES))
+  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Array<'js' | 'py'> }) => {
     const { bench } = await import('./bench.js');
     await bench(what, o);
   });
