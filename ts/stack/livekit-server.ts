@@ -4,7 +4,8 @@
  * the RoomService API answers with the run's own keys.
  */
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { portTaken, tcpOpen } from './probe.js';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { stringify } from 'yaml';
@@ -102,7 +103,7 @@ export async function startLivekitServer(sup: Supervisor, opts: LivekitOptions):
   };
   const addr = sup.net.nsAddr;
   for (const [what, port] of [['HTTP/WebSocket (port)', ports.http], ['ICE/TCP (rtc.tcp_port)', ports.rtcTcp]] as const) {
-    if (await tcpListening(addr, port)) throw portTaken(what, addr, port);
+    if (await tcpOpen(addr, port)) throw portTaken(what, addr, port);
   }
 
   let configFile = opts.configFile;
@@ -168,23 +169,3 @@ function exitedEarly(sup: Supervisor, configFile: string, ports: LivekitPorts, c
   });
 }
 
-function portTaken(what: string, addr: string, port: number): KitError {
-  return new KitError(`port ${port} on ${addr} is already taken (${what})`, {
-    fix: `stop whatever listens on ${addr}:${port} (ss -ltnp; inside the run namespace: ip netns exec <ns> ss -ltnp), or start livekit-server with other ports (opts.ports)`,
-  });
-}
-
-/** true when something accepts TCP connections at addr:port (ms-bounded, 1 s). */
-function tcpListening(addr: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: addr, port, timeout: 1000 });
-    const done = (v: boolean) => { s.destroy(); resolve(v); };
-    s.once('connect', () => done(true));
-    s.once('timeout', () => done(false));
-    s.once('error', () => done(false));
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

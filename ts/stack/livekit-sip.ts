@@ -5,7 +5,8 @@
  * SIP signalling and RTP bind the namespace address only.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { portTaken, tcpOpen } from './probe.js';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { LIVEKIT_SIP_BIN, PORTS } from '../config.js';
@@ -175,22 +176,3 @@ function exitedEarly(sup: Supervisor, code: number | null, configFile: string): 
   return new KitError(`livekit-sip exited (code ${code}) before it was ready:\n${log}`, { fix: `read ${sup.logsDir}/${LIVEKIT_SIP_CHILD}.log` });
 }
 
-function portTaken(what: string, host: string, port: number, log?: string): KitError {
-  return new KitError(`port ${port} on ${host} is already taken (${what})${log ? `:\n${log}` : ''}`, {
-    fix: `stop whatever listens on ${host}:${port} (inside the run namespace: ip netns exec <ns> ss -lunpt), or pass another port`,
-  });
-}
-
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 1000 });
-    const done = (v: boolean) => { s.destroy(); resolve(v); };
-    s.once('connect', () => done(true));
-    s.once('timeout', () => done(false));
-    s.once('error', () => done(false));
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -4,6 +4,8 @@
  * persisted (`--save ''`, `--appendonly no`), so a run leaves no dump file behind.
  */
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { portTaken, tcpOpen } from './probe.js';
 import { execa } from 'execa';
 import { PORTS } from '../config.js';
 import { KitError } from '../errors.js';
@@ -50,7 +52,7 @@ export async function startRedis(sup: Supervisor, opts: RedisOptions = {}): Prom
   if (probe.failed) {
     throw new KitError(`redis-server is not runnable (${bin}: ${probe.code ?? probe.shortMessage})`, { fix: 'apt-get install -y redis-server (as root), or run make setup' });
   }
-  if (await tcpOpen(host, port)) throw portTaken(host, port);
+  if (await tcpOpen(host, port)) throw portTaken('redis', host, port);
 
   // --daemonize no: the supervisor owns the process. --protected-mode no is harmless here
   // (it only matters for a default bind with no password) and keeps redis from refusing
@@ -66,7 +68,7 @@ export async function startRedis(sup: Supervisor, opts: RedisOptions = {}): Prom
     for (;;) {
       if (child.done) {
         const log = sup.logTail(REDIS_CHILD);
-        if (/Address already in use|bind:|Could not create server TCP listening socket/i.test(log)) throw portTaken(host, port, log);
+        if (/Address already in use|bind:|Could not create server TCP listening socket/i.test(log)) throw portTaken('redis', host, port, log);
         throw new KitError(`redis-server exited (code ${await child.exited}) before it was ready:\n${log}`, { fix: `read ${child.logFile}` });
       }
       try {
@@ -116,22 +118,3 @@ export function redisPing(host: string, port: number, timeoutMs = 1000): Promise
   });
 }
 
-function portTaken(host: string, port: number, log?: string): KitError {
-  return new KitError(`port ${port} on ${host} is already taken (redis)${log ? `:\n${log}` : ''}`, {
-    fix: `stop whatever listens on ${host}:${port} (inside the run namespace: ip netns exec <ns> ss -ltnp), or pass another port`,
-  });
-}
-
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 1000 });
-    const done = (v: boolean) => { s.destroy(); resolve(v); };
-    s.once('connect', () => done(true));
-    s.once('timeout', () => done(false));
-    s.once('error', () => done(false));
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
