@@ -12,6 +12,7 @@
  * absolute paths, so it cannot be moved), still with the marker written last. Either way a
  * directory without the marker is a half-built venv and is deleted before building again.
  */
+import type { WorkerChild, WorkerOptions, WorkerSpawner } from './worker.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -277,38 +278,9 @@ export async function ensurePyRuntime(
 /** Supervisor child name of the Python worker (its log: `<logsDir>/py-worker.log`). */
 export const PY_WORKER_CHILD = 'py-worker';
 
-/**
- * The part of ts/stack/supervisor.ts `Supervisor` this module uses (runtimes/ may not import
- * stack/, docs/internals.md); a Supervisor satisfies it structurally.
- */
-export interface PyWorkerSpawner {
-  spawn(name: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: 'pipe' | 'ignore' }): PyWorkerChild;
-}
-export interface PyWorkerChild {
-  name: string;
-  pid: number;
-  logFile: string;
-  exited: Promise<number | null>;
-  done: boolean;
-}
-
-export interface PyWorkerOptions {
+export interface PyWorkerOptions extends WorkerOptions {
   /** The venv's interpreter (ensurePyRuntime().python / wherePy()). */
   python: string;
-  /** livekit-server as the worker sees it from inside the namespace; key pair 'py'. */
-  livekit: { wsUrl: string; apiKey: string; apiSecret: string };
-  /** The gateway (`gatewayInferenceUrl(nsAddr, port)`); becomes LIVEKIT_INFERENCE_URL. */
-  inferenceUrl: string;
-  /** Explicit-dispatch agent name; becomes CLOSEKIT_AGENT_NAME. */
-  agentName: string;
-  /** The scenario as JSON; becomes CLOSEKIT_SCENARIO. */
-  scenarioFile: string;
-  /** The timeline file the worker and job processes append to; becomes CLOSEKIT_EVENTS. */
-  eventsFile: string;
-  /** Supervisor child name (default PY_WORKER_CHILD). */
-  name?: string;
-  /** livekit-agents log level (default 'debug': the job log is the evidence when a close parks). */
-  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
 
 /** The worker's environment (docs/internals.md "Worker environment"); exported for tests. */
@@ -347,7 +319,7 @@ export function pyWorkerEnv(o: PyWorkerOptions): Record<string, string> {
  * @throws KitError (exit 2) when `python` is not an executable venv interpreter, the
  *   scenario file is missing or not JSON, or the agent name is not a plain token.
  */
-export function startPyWorker(sup: PyWorkerSpawner, o: PyWorkerOptions): PyWorkerChild {
+export function startPyWorker(sup: WorkerSpawner, o: PyWorkerOptions): WorkerChild {
   if (!existsSync(o.python)) throw new KitError(`Python runtime ${o.python} does not exist`, { fix: 'run kit setup (ensurePyRuntime) and pass its python' });
   if (!existsSync(o.scenarioFile)) throw new KitError(`scenario file ${o.scenarioFile} does not exist`, { fix: 'write the scenario as JSON first' });
   try {

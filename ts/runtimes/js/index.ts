@@ -4,6 +4,7 @@
  * runs inside the run's namespace) with the worker environment of docs/internals.md, and
  * `waitForRegistration` waits for its `worker.registered` timeline event.
  */
+import type { WorkerChild, WorkerOptions, WorkerSpawner } from '../worker.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT } from '../../config.js';
@@ -20,39 +21,11 @@ export const JS_WORKER_CHILD = 'js-worker';
 /** The worker entry, relative to the repo root. */
 export const JS_WORKER_SCRIPT = join(ROOT, 'ts', 'runtimes', 'js', 'worker.ts');
 
-/**
- * The part of ts/stack/supervisor.ts `Supervisor` this module uses; runtimes/ may not
- * import stack/ (docs/internals.md), and a Supervisor satisfies it structurally.
- */
-export interface WorkerSpawner {
-  spawn(name: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: 'pipe' | 'ignore' }): WorkerChild;
-  logTail?(name: string, lines?: number): string;
-}
-export interface WorkerChild {
-  name: string;
-  pid: number;
-  logFile: string;
-  exited: Promise<number | null>;
-  done: boolean;
-}
+export type { WorkerChild, WorkerSpawner } from '../worker.js';
 
-export interface JsWorkerOptions {
+export interface JsWorkerOptions extends WorkerOptions {
   /** `.kit/runtimes/js/<version>[-patched]` (ensureJsRuntime().dir); becomes CLOSEKIT_AGENTS_DIR. */
   runtimeDir: string;
-  /** livekit-server as the worker sees it from inside the namespace; key pair 'js'. */
-  livekit: { wsUrl: string; apiKey: string; apiSecret: string };
-  /** The gateway, `gatewayInferenceUrl(nsAddr, port)`; becomes LIVEKIT_INFERENCE_URL. */
-  inferenceUrl: string;
-  /** Explicit-dispatch agent name; becomes CLOSEKIT_AGENT_NAME. */
-  agentName: string;
-  /** The scenario as JSON (see writeScenarioJson); becomes CLOSEKIT_SCENARIO. */
-  scenarioFile: string;
-  /** The timeline file both worker processes append to; becomes CLOSEKIT_EVENTS. */
-  eventsFile: string;
-  /** Supervisor child name (default JS_WORKER_CHILD). */
-  name?: string;
-  /** agents' LOG_LEVEL (default 'debug': the job log is the evidence when a close parks). */
-  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
 }
 
 /** Writes `scenario` as the JSON file CLOSEKIT_SCENARIO points at; returns `file`. */
