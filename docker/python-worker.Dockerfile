@@ -1,5 +1,5 @@
 # The Python worker in a container, for users with a Docker engine (or podman). The kit's
-# default is a venv (ts/runtimes/python.ts); this image installs the same pins the same way:
+# default is a venv (ts/runtimes/py/install.ts); this image installs the same pins the same way:
 # livekit-agents at a version, fully constrained, and the shim on PYTHONPATH, never installed.
 #
 #   docker build -f docker/python-worker.Dockerfile --build-arg BASE_IMAGE=python:3.11-slim \

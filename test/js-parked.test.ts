@@ -1,5 +1,5 @@
 /**
- * The JS `parked` capture (ts/runtimes/js/parked.ts) on a real AgentSession without a room
+ * The JS `parked` capture (ts/js-shim/parked.ts) on a real AgentSession without a room
  * (the runtime dir's @livekit/agents, upstream's FakeLLM, our WedgeAgent + instrumentation,
  * as in test/js-worker.test.ts): force-close with a wedge, call `captureParked()` directly
  * and check it names the task that never settles and the wedge's own frames.
@@ -12,7 +12,7 @@ import { SCENARIOS_DIR, VERSIONS } from '../ts/config.js';
 import { loadScenarioFile } from '../ts/scenario/load.js';
 import type { Scenario } from '../ts/scenario/spec.js';
 import { isJsRuntimeComplete, jsRuntimeDir } from '../ts/runtimes/js/install.js';
-import { createEmitter } from '../ts/runtimes/js/emit.js';
+import { createEmitter } from '../ts/js-shim/emit.js';
 
 const runtimeDir = jsRuntimeDir(VERSIONS.agentsJs);
 const haveRuntime = isJsRuntimeComplete(runtimeDir, VERSIONS.agentsJs);
@@ -30,21 +30,21 @@ async function settleLoop(turns = 200): Promise<void> {
 }
 
 describe.skipIf(!haveRuntime)(`captureParked on a real AgentSession (agents ${VERSIONS.agentsJs}, no room)`, () => {
-  let rt: Awaited<ReturnType<typeof import('../ts/runtimes/js/load.js').loadRuntime>>;
-  let WedgeAgent: typeof import('../ts/runtimes/js/agent.js').WedgeAgent;
-  let captureParked: typeof import('../ts/runtimes/js/parked.js').captureParked;
+  let rt: Awaited<ReturnType<typeof import('../ts/js-shim/runtime.js').loadRuntime>>;
+  let WedgeAgent: typeof import('../ts/js-shim/agent.js').WedgeAgent;
+  let captureParked: typeof import('../ts/js-shim/parked.js').captureParked;
   const file = join(tmp, 'events.jsonl');
   const emit = createEmitter(file, 'js');
 
   beforeAll(async () => {
     process.env.CLOSEKIT_AGENTS_DIR = runtimeDir;
-    const load = await import('../ts/runtimes/js/load.js');
+    const load = await import('../ts/js-shim/runtime.js');
     rt = await load.loadRuntime(runtimeDir);
     rt.agents.initializeLogger({ pretty: false, level: 'silent' });
-    const { instrument } = await import('../ts/runtimes/js/instrument.js');
+    const { instrument } = await import('../ts/js-shim/instrument.js');
     await instrument(emit);
-    ({ WedgeAgent } = await import('../ts/runtimes/js/agent.js'));
-    ({ captureParked } = await import('../ts/runtimes/js/parked.js'));
+    ({ WedgeAgent } = await import('../ts/js-shim/agent.js'));
+    ({ captureParked } = await import('../ts/js-shim/parked.js'));
   });
 
   async function startSession(scenario: Scenario) {

@@ -16,7 +16,7 @@ import { loadScenarioFile } from '../ts/scenario/load.js';
 import { SCENARIOS_DIR } from '../ts/config.js';
 import type { Scenario } from '../ts/scenario/spec.js';
 import { isJsRuntimeComplete, jsRuntimeDir, ensureJsRuntime } from '../ts/runtimes/js/install.js';
-import { createEmitter } from '../ts/runtimes/js/emit.js';
+import { createEmitter } from '../ts/js-shim/emit.js';
 import { jsWorkerEnv, startJsWorker, writeScenarioJson } from '../ts/runtimes/js/index.js';
 
 const runtimeDir = jsRuntimeDir(VERSIONS.agentsJs);
@@ -77,9 +77,9 @@ describe('ensureJsRuntime / startJsWorker input checks', () => {
 });
 
 describe.skipIf(!haveRuntime)(`forced close on a real AgentSession (agents ${VERSIONS.agentsJs}, no room)`, () => {
-  let rt: Awaited<ReturnType<typeof import('../ts/runtimes/js/load.js').loadRuntime>>;
-  let WedgeAgent: typeof import('../ts/runtimes/js/agent.js').WedgeAgent;
-  let instrument: typeof import('../ts/runtimes/js/instrument.js').instrument;
+  let rt: Awaited<ReturnType<typeof import('../ts/js-shim/runtime.js').loadRuntime>>;
+  let WedgeAgent: typeof import('../ts/js-shim/agent.js').WedgeAgent;
+  let instrument: typeof import('../ts/js-shim/instrument.js').instrument;
   const file = join(tmp, 'events.jsonl');
   // One emitter and one instrumentation per process, as in a job process; each test
   // reads only the lines written after it started.
@@ -87,12 +87,12 @@ describe.skipIf(!haveRuntime)(`forced close on a real AgentSession (agents ${VER
 
   beforeAll(async () => {
     process.env.CLOSEKIT_AGENTS_DIR = runtimeDir;
-    const load = await import('../ts/runtimes/js/load.js');
+    const load = await import('../ts/js-shim/runtime.js');
     rt = await load.loadRuntime(runtimeDir);
     rt.agents.initializeLogger({ pretty: false, level: 'silent' });
-    ({ instrument } = await import('../ts/runtimes/js/instrument.js'));
+    ({ instrument } = await import('../ts/js-shim/instrument.js'));
     await instrument(emit);
-    ({ WedgeAgent } = await import('../ts/runtimes/js/agent.js'));
+    ({ WedgeAgent } = await import('../ts/js-shim/agent.js'));
   });
 
   async function startSession(scenario: Scenario) {
@@ -147,7 +147,7 @@ describe.skipIf(!haveRuntime)(`forced close on a real AgentSession (agents ${VER
     expect(seq).not.toContain('activity.close.end');
     expect(seq).not.toContain('session.closed');
     expect(settled).toBe(false);
-    const { openInstrumentedSteps } = await import('../ts/runtimes/js/instrument.js');
+    const { openInstrumentedSteps } = await import('../ts/js-shim/instrument.js');
     expect(openInstrumentedSteps()).toEqual(expect.arrayContaining(['activity.close', 'toolExecutor.drain']));
   });
 
@@ -187,9 +187,9 @@ describe.skipIf(!haveRuntime)(`forced close on a real AgentSession (agents ${VER
   it('writeScenarioJson round-trips through the worker-side reader', async () => {
     const scenario = loadScenarioFile(join(SCENARIOS_DIR, 'hangup-tool-wedge.yaml'));
     const f = writeScenarioJson(scenario, join(tmp, 's.json'));
-    const { readScenario } = await import('../ts/runtimes/js/entry.js');
-    expect(readScenario(f)).toEqual(scenario);
+    const { loadScenario } = await import('../ts/js-shim/spec.js');
+    expect(loadScenario(f)).toEqual(scenario);
     writeFileSync(join(tmp, 'bad.json'), '{"name": 1}');
-    expect(() => readScenario(join(tmp, 'bad.json'))).toThrow(KitError);
+    expect(() => loadScenario(join(tmp, 'bad.json'))).toThrow(KitError);
   });
 });

@@ -15,7 +15,7 @@ import { VERSIONS } from '../ts/config.js';
 import { KitError } from '../ts/errors.js';
 import { agentsPyPatches, buildPatchedPyRuntime, PY_PATCHED_MARKER, type PatchedPyRuntime } from '../ts/patch/py.js';
 import { parseJunit, runPyRegression } from '../ts/patch/py-tests.js';
-import { ensurePyRuntime, type PyRuntime } from '../ts/runtimes/python.js';
+import { ensurePyRuntime, type PyRuntime } from '../ts/runtimes/py/install.js';
 
 const version = VERSIONS.agentsPy;
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');

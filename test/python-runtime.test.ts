@@ -1,5 +1,5 @@
 /**
- * ts/runtimes/python.ts against the real venv and PyPI: idempotent ensure, bad versions,
+ * ts/runtimes/py/install.ts against the real venv and PyPI: idempotent ensure, bad versions,
  * the worker environment. The first ensure builds the venv when missing (~15 s with uv).
  */
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VERSIONS } from '../ts/config.js';
 import { KitError } from '../ts/errors.js';
-import { ensurePyRuntime, isPyRuntimeComplete, PY_MARKER, PY_SHIM_DIR, pyRuntimeDir, pyWorkerEnv, wherePy } from '../ts/runtimes/python.js';
+import { ensurePyRuntime, isPyRuntimeComplete, PY_MARKER, PY_SHIM_DIR, pyRuntimeDir, pyWorkerEnv, wherePy } from '../ts/runtimes/py/index.js';
 
 describe('ensurePyRuntime', () => {
   it('builds (or finds) the pinned venv, then a second call is a cheap marker check', async () => {

@@ -15,9 +15,9 @@ import { renderIssue } from '../ts/report/issue.js';
 import { renderHtml } from '../ts/report/html.js';
 import { renderJunit } from '../ts/report/junit.js';
 import { makeRedactor, redact, redactJson, type Redactor } from '../ts/report/redact.js';
-import { normalizeParked, readPatchInfo } from '../ts/report/model.js';
+import { readPatchInfo } from '../ts/report/model.js';
 import type { ResultsFile } from '../ts/report/results.js';
-import type { RunResult } from '../ts/orchestrator.js';
+import type { RunResult } from '../ts/contract/results.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/report/run');
 const tmps: string[] = [];
@@ -84,7 +84,7 @@ describe('writeReports on a real verify run', () => {
     for (const [rt, file] of [['js', 'issue-agents-js.md'], ['py', 'issue-agents.md']] as const) {
       const md = readFileSync(join(dir, file), 'utf8');
       for (const r of res.runs.filter((x) => x.runtime === rt && x.verdict === 'hang')) {
-        const step = normalizeParked(r.parked)?.open.at(-1) ?? r.parkedAfter;
+        const step = r.parked?.open.at(-1) ?? r.parkedAfter;
         expect(step).toBeTruthy();
         expect(md).toContain(`## Hang: \`${r.scenario}\`: parked in \`${step}\``);
       }
@@ -99,7 +99,7 @@ describe('writeReports on a real verify run', () => {
   it('the parked step follows the data, not the text: change the capture and the heading changes', () => {
     const { dir: d2, res: r2 } = fixtureCopy();
     const js = find(r2, 'hangup-tool-wedge', 'js', 'unpatched');
-    js.parked = { open: ['activity.close', 'sentinel.innermostStep'] };
+    js.parked = { open: ['activity.close', 'sentinel.innermostStep'], tasks: [] };
     const py = find(r2, 'hangup-on-exit-wedge', 'py', 'unpatched');
     py.parked = null;
     py.parkedAfter = 'sentinel.parkedAfter';

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, VERSIONS } from '../ts/config.js';
-import { runOne, type RuntimeInstall } from '../ts/orchestrator.js';
+import type { RuntimeInstall } from '../ts/contract/results.js';
+import { RUNTIMES } from '../ts/matrix/runtimes.js';
+import { runOne } from '../ts/run/index.js';
 import { loadScenarios } from '../ts/scenario/load.js';
-import { ensureJsRuntime } from '../ts/runtimes/js/install.js';
 import { readEvents } from '../ts/observe/events.js';
 
 const scenarios = Object.fromEntries(loadScenarios().map((s) => [s.name, s]));
@@ -25,13 +26,13 @@ function kitNamespaces(): string[] {
 }
 
 beforeAll(async () => {
-  const r = await ensureJsRuntime(VERSIONS.agentsJs);
-  install = { runtime: 'js', variant: 'unpatched', version: VERSIONS.agentsJs, location: r.dir };
+  // The same install and worker start `kit repro` uses: the runtime table's js entry.
+  install = await RUNTIMES.js.install(VERSIONS.agentsJs);
 }, 600_000);
 
 describe(`agents-js ${VERSIONS.agentsJs} unpatched`, () => {
   it('control: the forced close completes and every provider socket of the job closes', async () => {
-    const r = await runOne({ scenario: scenarios['hangup-clean']!, install, runDir });
+    const r = await runOne({ scenario: scenarios['hangup-clean']!, install, worker: RUNTIMES.js, runDir });
     expect(r.verdict, r.reason).toBe('closed');
     expect(r.closeEvent).toBe('session.closed');
     expect(r.openSocketsAfterClose).toBe(0);
@@ -45,7 +46,7 @@ describe(`agents-js ${VERSIONS.agentsJs} unpatched`, () => {
   it('tool wedge: the forced close hangs with the STT socket open, the same verdict 3 times', async () => {
     const verdicts: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await runOne({ scenario: scenarios['hangup-tool-wedge']!, install, runDir: join(runDir, `rep${i}`) });
+      const r = await runOne({ scenario: scenarios['hangup-tool-wedge']!, install, worker: RUNTIMES.js, runDir: join(runDir, `rep${i}`) });
       verdicts.push(r.verdict);
       expect(r.verdict, r.reason).toBe('hang');
       expect(r.timeline.some((e) => e.ev === 'wedge.entered' && e.t < 0)).toBe(true);

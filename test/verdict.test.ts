@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judge, parkedIn, type LedgerSocket } from '../ts/verdict.js';
+import { judge, parkedIn, type LedgerSocket } from '../ts/verdict/index.js';
 import type { TimelineEvent } from '../ts/observe/events.js';
 
 const ev = (t: number, name: string, runtime: 'js' | 'kit' = 'js'): TimelineEvent => ({ t, ev: name, runtime });

@@ -2,6 +2,7 @@
  * `kit bench <stack|repro|verify>`: figures, printed, never asserted (timed tests flake;
  * benchmarks inform).
  */
+import type { Runtime } from './contract/results.js';
 import { KitError } from './errors.js';
 
 function stats(xs: number[]): { p50: number; p95: number; min: number; max: number } {
@@ -11,20 +12,20 @@ function stats(xs: number[]): { p50: number; p95: number; min: number; max: numb
 }
 
 /** Run the named benchmark `repeat` times where that applies, print figures. */
-export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Array<'js' | 'py'> }): Promise<void> {
+export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[] }): Promise<void> {
   if (what === 'stack') {
     const { benchStack } = await import('./stack/bench.js');
     await benchStack();
     return;
   }
   if (what === 'repro' || what === 'verify') {
-    const { runMatrix } = await import('./matrix.js');
+    const { runMatrix } = await import('./matrix/index.js');
     const { readResults } = await import('./report/results.js');
     const t0 = Date.now();
     const variants = what === 'repro' ? (['unpatched'] as const) : (['unpatched', 'patched'] as const);
     const per = new Map<string, number[]>();
     for (let i = 0; i < o.repeat; i++) {
-      await runMatrix({ scenario: o.scenario, runtime: o.runtime, variants: [...variants], jsVersion: (await import('./config.js')).VERSIONS.agentsJs, pyVersion: (await import('./config.js')).VERSIONS.agentsPy, command: `bench ${what}`, quiet: true });
+      await runMatrix({ scenario: o.scenario, runtime: o.runtime, variants: [...variants], command: `bench ${what}`, quiet: true });
       for (const r of readResults('latest').runs) {
         const key = `${r.scenario} ${r.runtime} ${r.variant} ${r.verdict}`;
         const v = what === 'repro' ? r.hangupToVerdictMs : r.closeMs ?? r.hangupToVerdictMs;

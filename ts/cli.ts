@@ -5,9 +5,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { VERSIONS } from './config.js';
+import { RUNTIME_IDS, type Runtime } from './contract/results.js';
 import { KitError } from './errors.js';
-
-const RUNTIMES = ['js', 'py'] as const;
 
 function list(allowed?: readonly string[]) {
   return (value: string, prev: string[] = []) => {
@@ -53,17 +52,20 @@ program
 
 interface MatrixCli {
   scenario?: string[];
-  runtime?: Array<'js' | 'py'>;
+  runtime?: Runtime[];
   jsVersion: string;
   pyVersion: string;
   caller?: string[];
   watchdogMs?: number;
 }
 
+/** The per-runtime version options, keyed by runtime id. */
+const versionsOf = (o: { jsVersion: string; pyVersion: string }): Record<Runtime, string> => ({ js: o.jsVersion, py: o.pyVersion });
+
 function matrixOptions(cmd: Command): Command {
   return cmd
     .option('-s, --scenario <names>', 'scenarios to run (comma-separated; default: all)', list())
-    .option('-r, --runtime <runtimes>', 'js,py (default: both)', list(RUNTIMES))
+    .option('-r, --runtime <runtimes>', 'js,py (default: both)', list(RUNTIME_IDS))
     .option('--js-version <version>', '@livekit/agents version', VERSIONS.agentsJs)
     .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
     .option('--caller <kinds>', 'only scenarios with these caller kinds: webrtc,sip-inbound,sip-outbound', list(['webrtc', 'sip-inbound', 'sip-outbound', 'sip']))
@@ -77,16 +79,16 @@ function matrixOptions(cmd: Command): Command {
 matrixOptions(program.command('repro'))
   .description('run the scenarios on the unpatched runtimes and show each hang with evidence')
   .action(async (o: MatrixCli) => {
-    const { runMatrix } = await import('./matrix.js');
-    process.exitCode = await runMatrix({ ...o, variants: ['unpatched'], command: 'repro' });
+    const { runMatrix } = await import('./matrix/index.js');
+    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), variants: ['unpatched'], command: 'repro' });
   });
 
 matrixOptions(program.command('verify'))
   .description('build patched runtimes from patches/, run every scenario unpatched and patched, then upstream\'s tests side by side')
   .option('--no-upstream-tests', 'skip upstream\'s voice tests and the regression tests')
   .action(async (o: MatrixCli & { upstreamTests: boolean }) => {
-    const { runMatrix } = await import('./matrix.js');
-    process.exitCode = await runMatrix({ ...o, variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
+    const { runMatrix } = await import('./matrix/index.js');
+    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
   });
 
 program
@@ -114,9 +116,10 @@ program
   .option('--js-version <version>', '@livekit/agents version', VERSIONS.agentsJs)
   .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
   .action(async (runtime: string, o: { patched?: boolean; jsVersion: string; pyVersion: string }) => {
-    const { where } = await import('./matrix.js');
-    if (runtime !== 'js' && runtime !== 'py') throw new KitError(`unknown runtime "${runtime}"`, { fix: 'use `kit where js` or `kit where py`' });
-    console.log(await where(runtime, { patched: !!o.patched, version: runtime === 'js' ? o.jsVersion : o.pyVersion }));
+    const { where } = await import('./matrix/index.js');
+    const rt = RUNTIME_IDS.find((id) => id === runtime);
+    if (!rt) throw new KitError(`unknown runtime "${runtime}"`, { fix: `use one of: ${RUNTIME_IDS.map((id) => `kit where ${id}`).join(', ')}` });
+    console.log(await where(rt, { patched: !!o.patched, version: versionsOf(o)[rt] }));
   });
 
 program
@@ -125,8 +128,8 @@ program
   .argument('[what]', 'stack | repro | verify', 'stack')
   .option('-n, --repeat <n>', 'repetitions', (v) => Number(v), 3)
   .option('-s, --scenario <names>', 'repro/verify: scenarios (default: all)', list())
-  .option('-r, --runtime <runtimes>', 'repro/verify: js,py (default: both)', list(RUNTIMES))
-  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Array<'js' | 'py'> }) => {
+  .option('-r, --runtime <runtimes>', 'repro/verify: js,py (default: both)', list(RUNTIME_IDS))
+  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[] }) => {
     const { bench } = await import('./bench.js');
     await bench(what, o);
   });

@@ -16,7 +16,7 @@ export async function allSteps(features?: Feature[]): Promise<SetupStep[]> {
   const { stackSteps } = await import('./stack/steps.js');
   const { sipSteps } = await import('./stack/sip-steps.js');
   const { jsRuntimeStep } = await import('./runtimes/js/steps.js');
-  const { pySteps } = await import('./runtimes/python-steps.js');
+  const { pySteps } = await import('./runtimes/py/steps.js');
   const { reportSteps } = await import('./report/steps.js');
   const steps = [...stackSteps(), jsRuntimeStep(), ...pySteps(), ...sipSteps(), ...reportSteps()];
   return steps.filter((s) => !features || features.includes(s.feature));

@@ -1,4 +1,4 @@
-"""The agent under test: ``WedgeAgent`` and its function tools (mirrors ts/runtimes/js/agent.ts).
+"""The agent under test: ``WedgeAgent`` and its function tools (mirrors ts/js-shim/agent.ts).
 
 The agent parks where the scenario says (``wedge.where``): in ``on_enter``, in
 ``on_exit``, or in a function tool the scripted LLM calls. ``where: none`` is the control.

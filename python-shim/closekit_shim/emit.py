@@ -1,4 +1,4 @@
-"""Timeline emitter (docs/internals.md, "Timeline events").
+"""Timeline emitter (mirrors ts/js-shim/emit.ts; the protocol: ts/contract/events.ts).
 
 One JSON object per line, appended to the events file:
 ``{"t": <CLOCK_MONOTONIC ms>, "ev": "...", "runtime": "py", "pid": 42, "data": {...}}``.
@@ -17,7 +17,36 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-#: ``emit(ev, data=None)``; never raises.
+#: Every event name a worker may emit: the same list as ``WORKER_EVENT_NAMES`` in
+#: ts/contract/events.ts (test/contract.test.ts holds the two equal).
+EVENT_NAMES: tuple[str, ...] = (
+    "worker.registered",
+    "job.started",
+    "session.started",
+    "agent.entered",
+    "wedge.entered",
+    "participant.disconnected",
+    "close.requested",
+    "interrupt.done",
+    "drain.start",
+    "drain.end",
+    "activity.close.start",
+    "activity.close.end",
+    "activity.step.start",
+    "activity.step.end",
+    "session.closed",
+    "session.error",
+    "shutdown.callback",
+    "stt.connect",
+    "stt.reconnect",
+    "stt.error",
+    "room.disconnected",
+    "job.exit",
+    "parked",
+)
+_KNOWN = frozenset(EVENT_NAMES)
+
+#: ``emit(ev, data=None)``; raises ValueError only for a name not in EVENT_NAMES.
 Emit = Callable[..., None]
 
 
@@ -45,6 +74,8 @@ def create_emitter(file: str | None, runtime: str = "py") -> Emit:
     Returns:
         ``emit(ev: str, data: dict | None = None) -> None``. A failed write is dropped
         silently: losing a timeline line must not change the behaviour under test.
+        An ``ev`` not in EVENT_NAMES raises ValueError (a typo would otherwise be a
+        silent hole in the timeline).
     """
     fd: int | None = None
     if file:
@@ -52,6 +83,8 @@ def create_emitter(file: str | None, runtime: str = "py") -> Emit:
         fd = os.open(file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def emit(ev: str, data: dict[str, Any] | None = None) -> None:
+        if ev not in _KNOWN:
+            raise ValueError(f"{ev!r} is not a timeline event: add it to ts/contract/events.ts and EVENT_NAMES, or use a listed name")
         rec: dict[str, Any] = {"t": monotonic_ms(), "ev": ev, "runtime": runtime, "pid": os.getpid()}
         if data is not None:
             rec["data"] = _jsonable(data)
@@ -72,7 +105,8 @@ _default: Emit | None = None
 
 
 def default_emitter() -> Emit:
-    """The process-wide emitter for ``$CLOSEKIT_EVENTS`` (created on first use, then shared)."""
+    """The process-wide emitter for ``$CLOSEKIT_EVENTS`` (created on first use, then shared).
+    Mirrors ts/js-shim/emit.ts ``defaultEmitter``; ``job.exit`` is registered by entry.py."""
     global _default
     if _default is None:
         _default = create_emitter(os.environ.get("CLOSEKIT_EVENTS"), "py")

@@ -1,4 +1,4 @@
-"""Job entrypoint (mirrors ts/runtimes/js/entry.ts): one AgentSession per dispatched job.
+"""Job entrypoint (mirrors ts/js-shim/entry.ts): one AgentSession per dispatched job.
 
 Runs in the job process livekit-agents forks for each job. STT, LLM and TTS are
 livekit-agents' own LiveKit Inference clients (``livekit.agents.inference``), which reach
@@ -20,7 +20,8 @@ from livekit.agents import AgentSession, JobContext, inference, room_io
 
 from .agent import WedgeAgent
 from .emit import Emit, default_emitter
-from .instrument import install_stack_dump, instrument
+from .instrument import instrument
+from .parked import install_parked_capture
 from .spec import load_scenario
 
 #: Model ids sent to the gateway (it scripts every model the same way); overridable per env.
@@ -100,7 +101,7 @@ async def entry(ctx: JobContext) -> None:
         raise RuntimeError("CLOSEKIT_SCENARIO is not set (start the worker through startPyWorker)")
     scenario = load_scenario(path)
     instrument(emit)
-    install_stack_dump(emit)
+    install_parked_capture(emit)
 
     async def on_shutdown(reason: str) -> None:
         emit("shutdown.callback", {"reason": reason})

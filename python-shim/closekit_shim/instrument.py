@@ -1,4 +1,4 @@
-"""Runtime instrumentation of livekit-agents (mirrors ts/runtimes/js/instrument.ts).
+"""Runtime instrumentation of livekit-agents (mirrors ts/js-shim/instrument.ts).
 
 Wraps methods on the installed classes (never edits the package, so the same code
 observes the unpatched and the patched venv) and emits the timeline events of
@@ -32,16 +32,13 @@ parks. Events:
 - ``stt.error {code, retryable, message}``: an error raised out of one
   ``inference.stt.SpeechStream._run`` attempt (``stt.SpeechStream._main_task`` retries or
   gives up after it), e.g. code 2007.
-- ``parked {open, tasks}`` on SIGUSR2 (``install_stack_dump``).
+- ``parked {open, tasks}`` on SIGUSR2 (parked.py ``install_parked_capture``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
-import signal
-import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -272,50 +269,3 @@ def instrument(emit: Emit) -> list[str]:
 
     _wrap(inference_stt.SpeechStream, "_run", make_run)
     return list(_INSTALLED)
-
-
-def task_stacks(limit: int = 16) -> list[dict[str, Any]]:
-    """Every live asyncio task of the running loop and where it is parked:
-    ``[{name, coro, stack: ["livekit/agents/voice/agent_activity.py:1449 in _pause_scheduling_task", ...]}]``
-    (outermost frame first)."""
-    out = []
-    for t in asyncio.all_tasks():
-        out.append({"name": t.get_name(), "coro": getattr(t.get_coro(), "__qualname__", repr(t.get_coro())), "stack": _await_chain(t.get_coro(), limit)})
-    return out
-
-
-def _await_chain(coro: Any, limit: int) -> list[str]:
-    # Task.get_stack() gives only the top frame of a suspended coroutine; the full picture
-    # is the chain of awaits (cr_await / gi_yieldfrom), ending at the future it waits on.
-    lines: list[str] = []
-    obj = coro
-    while obj is not None and len(lines) < limit:
-        frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None) or getattr(obj, "ag_frame", None)
-        if frame is None:
-            if isinstance(obj, asyncio.Future):
-                lines.append(f"<awaits {type(obj).__name__} {getattr(obj, 'get_name', lambda: '')()}>".replace(" >", ">"))
-            break
-        lines.append(f"{frame.f_code.co_filename.split('site-packages/')[-1]}:{frame.f_lineno} in {frame.f_code.co_name}")
-        obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None) or getattr(obj, "ag_await", None)
-    return lines
-
-
-def install_stack_dump(emit: Emit, sig: int = signal.SIGUSR2) -> None:
-    """On ``sig`` (SIGUSR2, as the JS worker), emit ``parked {open, tasks}``: the open
-    instrumented steps and every task's stack. Also prints them to stderr (the worker log).
-    Must be called from the thread running the loop; silently skipped where signals are not
-    available (thread executor)."""
-    loop = asyncio.get_running_loop()
-
-    def dump() -> None:
-        stacks = task_stacks()
-        emit("parked", {"open": open_instrumented_steps(), "tasks": stacks})
-        for s in stacks:
-            print(f"[closekit] task {s['name']} ({s['coro']})", file=sys.stderr)
-            for line in s["stack"]:
-                print(f"    {line}", file=sys.stderr)
-
-    try:
-        loop.add_signal_handler(sig, dump)
-    except (NotImplementedError, RuntimeError, ValueError):
-        pass

@@ -1,6 +1,6 @@
 """The wedge: code that never returns and swallows cancellation.
 
-The Python counterpart of ``ts/runtimes/js/wedge.ts: parkForever``. A JS task parked on
+The Python counterpart of ``ts/js-shim/wedge.ts: parkForever``. A JS task parked on
 ``await new Promise(() => {})`` never looks at its AbortSignal, so ``task.cancel()`` /
 ``interrupt({force: true})`` cannot end it. Python has no AbortSignal: cancellation is
 ``asyncio.CancelledError`` thrown into the awaiting coroutine. The same wedge in Python is

@@ -1,4 +1,4 @@
-"""Worker entry (mirrors ts/runtimes/js/worker.ts): ``python -m closekit_shim.worker start``.
+"""Worker entry (mirrors ts/js-shim/worker.ts): ``python -m closekit_shim.worker start``.
 
 Registers a livekit-agents worker with livekit-server (``LIVEKIT_URL``,
 ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``) for explicit dispatch under

@@ -14,7 +14,8 @@ from conftest import read_events, run_leaving_wedges
 
 from closekit_shim.agent import WedgeAgent
 from closekit_shim.emit import create_emitter
-from closekit_shim.instrument import instrument, open_instrumented_steps, task_stacks
+from closekit_shim.instrument import instrument, open_instrumented_steps
+from closekit_shim.parked import task_stacks
 from closekit_shim.spec import parse_scenario
 
 agents = pytest.importorskip("livekit.agents")

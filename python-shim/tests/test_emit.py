@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import read_events
 
 from closekit_shim.emit import create_emitter, monotonic_ms
@@ -28,7 +29,7 @@ def test_line_format(events_file: Path) -> None:
 
 def test_unserialisable_data_is_stringified(events_file: Path) -> None:
     emit = create_emitter(str(events_file))
-    emit("x", {"obj": object(), "n": 1})
+    emit("session.error", {"obj": object(), "n": 1})
     (e,) = read_events(events_file)
     assert e["data"]["n"] == 1 and isinstance(e["data"]["obj"], str)
 
@@ -51,6 +52,14 @@ def test_lines_survive_sigkill(events_file: Path) -> None:
 def test_t_is_clock_monotonic_like_node(events_file: Path) -> None:
     # Node's process.hrtime is CLOCK_MONOTONIC on Linux; time.clock_gettime agrees
     emit = create_emitter(str(events_file))
-    emit("x")
+    emit("job.exit")
     (e,) = read_events(events_file)
     assert abs(e["t"] - time.clock_gettime(time.CLOCK_MONOTONIC) * 1000) < 1000
+
+
+def test_unknown_event_name_is_refused(events_file: Path) -> None:
+    # the JS emitter refuses the same names (ts/js-shim/emit.ts); nothing is written
+    emit = create_emitter(str(events_file))
+    with pytest.raises(ValueError, match="not a timeline event"):
+        emit("drain.begin")
+    assert read_events(events_file) == []

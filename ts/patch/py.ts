@@ -1,6 +1,6 @@
 /**
  * Build the patched Python runtime: `.kit/runtimes/py/<version>-patched/`, a copy of the
- * unpatched venv `.kit/runtimes/py/<version>/` (ts/runtimes/python.ts `ensurePyRuntime`) with
+ * unpatched venv `.kit/runtimes/py/<version>/` (ts/runtimes/py/install.ts `ensurePyRuntime`) with
  * `patches/agents/*.patch` applied to its site-packages (docs/internals.md "Runtimes on disk";
  * docs/fix-agents.md).
  *
@@ -22,7 +22,7 @@ import { cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } fr
 import { join, relative } from 'node:path';
 import { PATCHES_DIR, RUNTIMES_DIR } from '../config.js';
 import { KitError } from '../errors.js';
-import { ensurePyRuntime, pyRuntimeDir, type PyRuntime } from '../runtimes/python.js';
+import { ensurePyRuntime, pyRuntimeDir, type PyRuntime } from '../runtimes/py/install.js';
 import { applyPatchesAtomic } from './apply.js';
 
 /** Marker written into a patched venv: what was applied, for `kit verify`'s report. */

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUNTIME_IDS } from '../contract/results.js';
 import { KitError } from '../errors.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
@@ -47,7 +48,7 @@ export function writePatchBundle(runDir: string, res: ResultsFile, opts: BundleO
     '```',
     '',
   ];
-  for (const rt of ['js', 'py'] as const) {
+  for (const rt of RUNTIME_IDS) {
     const up = UPSTREAM[rt];
     const src = join(opts.patchesDir, up.patches);
     const files = existsSync(src) ? readdirSync(src).filter((f) => f.endsWith('.patch')).sort() : [];
@@ -59,11 +60,7 @@ export function writePatchBundle(runDir: string, res: ResultsFile, opts: BundleO
       readme.push('');
       continue;
     }
-    readme.push(
-      rt === 'js'
-        ? `Written against \`${up.pkg}@${version}\` (npm). Paths are upstream's (\`agents/src/voice/...\`): \`git am\` at the livekit/agents-js root on the \`${up.pkg}@${version}\` tag. closekit applies them to the installed package with \`git apply -p2 --include='agents/*'\` and rebuilds the touched dist files.`
-        : `Written against \`${up.pkg}==${version}\` (PyPI). Paths are upstream's (\`livekit-agents/livekit/agents/voice/...\`): \`git am\` at the livekit/agents root on the \`livekit-agents@${version}\` tag. closekit applies them to the venv's site-packages with \`git apply -p2 --include='livekit-agents/livekit/*'\`.`,
-    );
+    readme.push(up.applyNote(version));
     readme.push('');
     mkdirSync(join(out, up.patches), { recursive: true });
     for (const f of files) {

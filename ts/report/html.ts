@@ -10,10 +10,10 @@
  * alive after the hangup (bar from open to close, coloured by who closed it), and the 2007
  * story (stt.error / stt.reconnect). Every text goes through the redactor, then HTML escape.
  */
-import type { RunResult } from '../orchestrator.js';
+import { RUNTIME_IDS, RUNTIME_NAMES, VARIANTS, type RunResult } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
-import { closeSpans, lockSpans, normalizeParked, type Span, type TimelineEntry } from './model.js';
+import { closeSpans, lockSpans, type Span, type TimelineEntry } from './model.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -233,7 +233,7 @@ function panel(r: RunResult | undefined, heading: string, ox: number, oy: number
     return parts.join('');
   }
   const vc = COLORS[r.verdict];
-  const where = r.verdict === 'hang' ? ` · parked in ${normalizeParked(r.parked)?.open.at(-1) ?? r.parkedAfter ?? '?'}` : r.closeMs !== null ? ` · closed in ${Math.round(r.closeMs)} ms` : '';
+  const where = r.verdict === 'hang' ? ` · parked in ${r.parked?.open.at(-1) ?? r.parkedAfter ?? '?'}` : r.closeMs !== null ? ` · closed in ${Math.round(r.closeMs)} ms` : '';
   parts.push(`<text x="${ox + 12}" y="${oy + 18}" class="ph">${esc(red(heading))}</text>`);
   parts.push(
     `<text x="${ox + 12}" y="${oy + 34}"><tspan class="verdict" fill="${vc}">${esc(r.verdict.toUpperCase())}</tspan><tspan class="muted">${esc(red(where))} · ${r.openSocketsAfterClose} socket(s) open after close${r.matched ? '' : ' · UNEXPECTED (expected ' + r.expected + ')'}</tspan></text>`,
@@ -277,7 +277,7 @@ function defs(): string {
 export function scenarioSvg(scenario: string, runs: RunResult[], red: Redactor): string {
   const get = (rt: 'js' | 'py', v: 'unpatched' | 'patched') => runs.find((r) => r.scenario === scenario && r.runtime === rt && r.variant === v);
   const variants = (['unpatched', 'patched'] as const).filter((v) => runs.some((r) => r.scenario === scenario && r.variant === v));
-  const runtimes = (['js', 'py'] as const).filter((rt) => runs.some((r) => r.scenario === scenario && r.runtime === rt));
+  const runtimes = RUNTIME_IDS.filter((rt) => runs.some((r) => r.scenario === scenario && r.runtime === rt));
   const mine = runs.filter((r) => r.scenario === scenario);
   const end = Math.max(1000, ...mine.map(runEnd)) * 1.04;
   const domain: [number, number] = [-Math.round(end * 0.04), Math.round(end)];
@@ -292,7 +292,7 @@ export function scenarioSvg(scenario: string, runs: RunResult[], red: Redactor):
   variants.forEach((v, vi) => {
     runtimes.forEach((rt, ri) => {
       const r = get(rt, v);
-      const heading = `${rt === 'js' ? 'agents-js' : 'Python livekit-agents'} ${r?.runtimeVersion ?? ''} · ${v}`;
+      const heading = `${RUNTIME_NAMES[rt].long} ${r?.runtimeVersion ?? ''} · ${v}`;
       parts.push(panel(r, heading, ri * (PANEL_W + GAP_X), oy, heights[vi]!, domain, red));
     });
     oy += heights[vi]! + GAP_Y;
@@ -323,14 +323,14 @@ function legend(): string {
 
 function matrix(res: ResultsFile, red: Redactor): string {
   const scenarios = [...new Set(res.runs.map((r) => r.scenario))];
-  const cols = (['js', 'py'] as const).flatMap((rt) => (['unpatched', 'patched'] as const).map((v) => [rt, v] as const)).filter(([rt, v]) => res.runs.some((r) => r.runtime === rt && r.variant === v));
-  const head = cols.map(([rt, v]) => `<th>${rt === 'js' ? 'agents-js' : 'Python'}<br><span class="muted">${v}</span></th>`).join('');
+  const cols = RUNTIME_IDS.flatMap((rt) => VARIANTS.map((v) => [rt, v] as const)).filter(([rt, v]) => res.runs.some((r) => r.runtime === rt && r.variant === v));
+  const head = cols.map(([rt, v]) => `<th>${RUNTIME_NAMES[rt].short}<br><span class="muted">${v}</span></th>`).join('');
   const rows = scenarios.map((s) => {
     const cells = cols.map(([rt, v]) => {
       const r = res.runs.find((x) => x.scenario === s && x.runtime === rt && x.variant === v);
       if (!r) return '<td class="muted">–</td>';
       const sub = [
-        r.verdict === 'closed' && r.closeMs !== null ? `${Math.round(r.closeMs)} ms` : r.verdict === 'hang' ? `in ${normalizeParked(r.parked)?.open.at(-1) ?? r.parkedAfter ?? '?'}` : '',
+        r.verdict === 'closed' && r.closeMs !== null ? `${Math.round(r.closeMs)} ms` : r.verdict === 'hang' ? `in ${r.parked?.open.at(-1) ?? r.parkedAfter ?? '?'}` : '',
         `${r.openSocketsAfterClose} open`,
         r.idleErrorsAfterHangup ? `2007×${r.idleErrorsAfterHangup}` : '',
         r.gatewayReconnects ? `${r.gatewayReconnects} reconnect(s)` : '',

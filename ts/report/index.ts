@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PATCHES_DIR, ROOT } from '../config.js';
+import { RUNTIME_IDS } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import { makeRedactor, type Redactor } from './redact.js';
 import { renderIssue } from './issue.js';
@@ -74,7 +75,7 @@ export async function writeReports(runDir: string, res: ResultsFile, opts: Write
   const files: string[] = [];
   // Patches first: a patch that would leak stops everything before any report is written.
   const bundle = writePatchBundle(runDir, res, { patchesDir, redact: red });
-  for (const rt of ['js', 'py'] as const) {
+  for (const rt of RUNTIME_IDS) {
     const md = renderIssue(rt, res, { runDir, patches: readPatchInfo(patchesDir, UPSTREAM[rt].patches), redact: red });
     writeAtomic(join(runDir, UPSTREAM[rt].issueFile), red(md));
     files.push(UPSTREAM[rt].issueFile);

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunResult } from '../orchestrator.js';
+import type { RunResult } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
 import {
@@ -19,7 +19,6 @@ import {
   closeSpans,
   fmtMs,
   idleEvidence,
-  normalizeParked,
   paragraphs,
   parkedAt,
   runSubdir,
@@ -98,7 +97,7 @@ function scenarioSpec(runDir: string, r: RunResult): { description?: string; gat
 
 /** Where a hung close is parked, from the run's own capture: `parked.open` innermost, else `parkedAfter`. */
 export function parkedStep(r: RunResult): string | null {
-  const p = normalizeParked(r.parked);
+  const p = r.parked;
   return p?.open.at(-1) ?? r.parkedAfter ?? null;
 }
 
@@ -253,7 +252,7 @@ export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueCo
     out.push('');
     out.push(timelineTable(red, excerpt));
     out.push('');
-    const parked = normalizeParked(r.parked);
+    const parked = r.parked;
     out.push('### Where it is parked');
     out.push('');
     if (!parked) {
@@ -266,7 +265,7 @@ export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueCo
         out.push('');
         out.push(`asyncio tasks that matter (${tasks.length} of ${parked.tasks.length} live tasks; tasks idling on a queue left out; stacks trimmed to the \`livekit/agents\` frames plus the agent code under test, outermost first):`);
         out.push('');
-        out.push(fence(tasks.map((t) => `task ${t.name} (${t.coro})\n${t.stack.map((l) => '    ' + l).join('\n')}`).map(red).join('\n\n')));
+        out.push(fence(tasks.map((t) => `task ${t.name} (${t.coro})\n${(t.stack ?? []).map((l) => '    ' + l).join('\n')}`).map(red).join('\n\n')));
       }
     }
     out.push('');

@@ -5,7 +5,7 @@
  * mid-run) is a <failure> too when "error" was not expected. <system-out> carries the reason
  * and the figures, redacted.
  */
-import type { RunResult } from '../orchestrator.js';
+import type { RunResult } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
 

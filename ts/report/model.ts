@@ -1,14 +1,15 @@
 /**
  * What the report writers (issue.ts, html.ts, junit.ts) read out of a RunResult: the close
- * steps as spans, the activity-lock period, the parked capture in one shape, the 2007
+ * steps as spans, the activity-lock period, the Python parked capture trimmed, the 2007
  * evidence, the fix patches' commit messages. Pure functions over the results.json data;
  * only `readPatchInfo`/`workerLogTail` touch the disk.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { RunResult } from '../orchestrator.js';
+import type { ParkedReport, ParkedTask } from '../contract/parked.js';
+import { RUNTIME_NAMES, type Runtime, type RunResult, type TimelineEntry } from '../contract/results.js';
 
-export type TimelineEntry = RunResult['timeline'][number];
+export type { TimelineEntry } from '../contract/results.js';
 
 /** A close step that started at `start` ms (relative to the hangup) and ended at `end` (null: never ended). */
 export interface Span {
@@ -16,35 +17,6 @@ export interface Span {
   start: number;
   end: number | null;
   error?: string;
-}
-
-/** One asyncio task as the Python worker's SIGUSR2 capture reports it (outermost frame first). */
-export interface ParkedTask {
-  name: string;
-  coro: string;
-  stack: string[];
-}
-
-/** The parked capture normalised: JS gives `{open}`, Python `{open, tasks}`; older runs stored an array. */
-export interface Parked {
-  open: string[];
-  sinceCloseMs: number | null;
-  tasks: ParkedTask[];
-}
-
-/** `r.parked` in one shape, or null when the run captured nothing. */
-export function normalizeParked(p: unknown): Parked | null {
-  const obj = Array.isArray(p) ? p.at(-1) : p;
-  if (!obj || typeof obj !== 'object') return null;
-  const o = obj as Record<string, unknown>;
-  const open = Array.isArray(o.open) ? o.open.map(String) : [];
-  const tasks = Array.isArray(o.tasks)
-    ? o.tasks
-        .filter((t): t is Record<string, unknown> => !!t && typeof t === 'object')
-        .map((t) => ({ name: String(t.name ?? ''), coro: String(t.coro ?? ''), stack: Array.isArray(t.stack) ? t.stack.map(String) : [] }))
-    : [];
-  if (!open.length && !tasks.length) return null;
-  return { open, sinceCloseMs: typeof o.sinceCloseMs === 'number' ? o.sinceCloseMs : null, tasks };
 }
 
 const AGENTS_FRAME = /(^|\/)livekit\/agents\//;
@@ -69,20 +41,21 @@ function shortFrame(line: string): string {
  * tasks parked in agent code, then the other voice tasks; tasks idling on a queue/health
  * check are left out (count them with `p.tasks.length`).
  */
-export function agentsTasks(p: Parked, max = 8): ParkedTask[] {
+export function agentsTasks(p: ParkedReport, max = 8): ParkedTask[] {
   const rank = (t: ParkedTask) =>
-    t.stack.some((l) => CLOSE_PATH.test(l)) ? 0 : t.stack.some((l) => l.includes('closekit_shim/') && !NOISE_FRAME.test(l)) ? 1 : t.stack.some((l) => l.includes('livekit/agents/voice/')) ? 2 : 3;
+    (t.stack ?? []).some((l) => CLOSE_PATH.test(l)) ? 0 : (t.stack ?? []).some((l) => l.includes('closekit_shim/') && !NOISE_FRAME.test(l)) ? 1 : (t.stack ?? []).some((l) => l.includes('livekit/agents/voice/')) ? 2 : 3;
   return p.tasks
-    .filter((t) => t.stack.some((l) => AGENTS_FRAME.test(l)) && !IDLE_TASK.test(t.stack.at(-1) ?? ''))
+    .filter((t) => (t.stack ?? []).some((l) => AGENTS_FRAME.test(l)) && !IDLE_TASK.test(t.stack?.at(-1) ?? ''))
     .sort((a, b) => rank(a) - rank(b))
     .slice(0, max)
     .map((t) => {
       const frames: string[] = [];
-      t.stack.forEach((l, i) => {
+      const stack = t.stack ?? [];
+      stack.forEach((l, i) => {
         if (NOISE_FRAME.test(l)) return;
         if (AGENTS_FRAME.test(l)) frames.push(l.replace(/^.*?(livekit\/agents\/)/, '$1'));
         else if (l.includes('closekit_shim/')) frames.push(`${shortFrame(l)}  (agent code)`);
-        else if (i === t.stack.length - 1) frames.push(`${shortFrame(l)}  (awaits)`);
+        else if (i === stack.length - 1) frames.push(`${shortFrame(l)}  (awaits)`);
       });
       return { ...t, stack: frames };
     });
@@ -258,9 +231,30 @@ export function paragraphs(body: string): string[] {
 
 /** Upstream names per runtime. */
 export const UPSTREAM = {
-  js: { repo: 'livekit/agents-js', pkg: '@livekit/agents', patches: 'agents-js', envKey: 'agentsJs', label: 'agents-js', issueFile: 'issue-agents-js.md' },
-  py: { repo: 'livekit/agents', pkg: 'livekit-agents', patches: 'agents', envKey: 'agentsPy', label: 'Python livekit-agents', issueFile: 'issue-agents.md' },
-} as const;
+  js: {
+    repo: 'livekit/agents-js',
+    pkg: RUNTIME_NAMES.js.package,
+    patches: 'agents-js',
+    envKey: 'agentsJs',
+    label: RUNTIME_NAMES.js.long,
+    short: RUNTIME_NAMES.js.short,
+    issueFile: 'issue-agents-js.md',
+    /** How the bundle's README says to apply the patches. */
+    applyNote: (version: string) =>
+      `Written against \`@livekit/agents@${version}\` (npm). Paths are upstream's (\`agents/src/voice/...\`): \`git am\` at the livekit/agents-js root on the \`@livekit/agents@${version}\` tag. closekit applies them to the installed package with \`git apply -p2 --include='agents/*'\` and rebuilds the touched dist files.`,
+  },
+  py: {
+    repo: 'livekit/agents',
+    pkg: RUNTIME_NAMES.py.package,
+    patches: 'agents',
+    envKey: 'agentsPy',
+    label: RUNTIME_NAMES.py.long,
+    short: RUNTIME_NAMES.py.short,
+    issueFile: 'issue-agents.md',
+    applyNote: (version: string) =>
+      `Written against \`livekit-agents==${version}\` (PyPI). Paths are upstream's (\`livekit-agents/livekit/agents/voice/...\`): \`git am\` at the livekit/agents root on the \`livekit-agents@${version}\` tag. closekit applies them to the venv's site-packages with \`git apply -p2 --include='livekit-agents/livekit/*'\`.`,
+  },
+} as const satisfies Record<Runtime, unknown>;
 
 /** Format ms as `1234 ms` or `-`. */
 export const fmtMs = (ms: number | null | undefined): string => (ms === null || ms === undefined ? '-' : `${Math.round(ms)} ms`);

@@ -4,7 +4,7 @@
  * compares the milestones both workers emit under the same names (docs/internals.md,
  * "Timeline events"), from the hangup to the verdict.
  */
-import type { RunResult } from '../orchestrator.js';
+import type { ParityRow, RunResult } from '../contract/results.js';
 
 /** Close-path milestones both workers emit with the same meaning. */
 export const MILESTONES = [
@@ -20,18 +20,7 @@ export const MILESTONES = [
   'shutdown.callback',
 ] as const;
 
-export interface ParityRow {
-  scenario: string;
-  variant: string;
-  status: 'same' | 'diverge' | 'incomplete';
-  verdicts: { js: string; py: string };
-  /** Index into `aligned` of the first pair that differs; null when the same. */
-  firstDivergence: number | null;
-  /** Human summary, e.g. "#4: js drain.end, py (nothing: still parked)". */
-  summary: string;
-  /** Pairs of milestones in order; a side is null where that runtime has no such event. */
-  aligned: Array<{ js: { ev: string; t: number } | null; py: { ev: string; t: number } | null }>;
-}
+export type { ParityRow } from '../contract/results.js';
 
 /** The run's milestones between the hangup (t = 0) and the verdict, first occurrence each. */
 export function milestones(r: RunResult): Array<{ ev: string; t: number }> {
@@ -70,8 +59,8 @@ export function parity(runs: RunResult[]): ParityRow[] {
   const rows: ParityRow[] = [];
   for (const k of keys) {
     const [scenario, variant] = k.split('\u0000') as [string, string];
-    const js = runs.find((r) => r.scenario === scenario && r.variant === variant && r.runtime === 'js');
-    const py = runs.find((r) => r.scenario === scenario && r.variant === variant && r.runtime === 'py');
+    const pair = Object.fromEntries(runs.filter((r) => r.scenario === scenario && r.variant === variant).map((r) => [r.runtime, r])) as Partial<Record<RunResult['runtime'], RunResult>>;
+    const { js, py } = pair;
     if (js && py) rows.push(compareRuns(js, py));
     else rows.push({ scenario, variant, status: 'incomplete', verdicts: { js: js?.verdict ?? '-', py: py?.verdict ?? '-' }, firstDivergence: null, summary: `only ${js ? 'js' : 'py'} ran`, aligned: [] });
   }

@@ -1,5 +1,5 @@
 /**
- * results.json: the machine contract (ARCHITECTURE.md "Contracts"):
+ * results.json (its shape: ts/contract/results.ts), written and read:
  * `{ env: {...versions}, runs: [ { scenario, runtime, runtimeVersion, variant, verdict,
  * closeMs, closeEvent, openSocketsAfterClose, gatewayReconnects, timeline, ... } ] }`.
  * Every run writes reports/<run-id>/results.json and points reports/latest at it.
@@ -10,22 +10,10 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { REPORTS_DIR, ROOT, VERSIONS } from '../config.js';
 import { KitError } from '../errors.js';
-import type { RunResult } from '../orchestrator.js';
-import type { ParityRow } from './parity.js';
-import type { UpstreamChecks } from '../upstream-checks.js';
+import { toParkedReport } from '../contract/parked.js';
+import type { ResultsFile } from '../contract/results.js';
 
-export interface ResultsFile {
-  runId: string;
-  command: string;
-  startedAt: string;
-  finishedAt: string;
-  env: Record<string, string | null>;
-  runs: RunResult[];
-  /** JS vs Python close milestones per scenario × variant (ts/report/parity.ts). */
-  parity?: ParityRow[];
-  /** kit verify: upstream's tests and the regression tests, unpatched vs patched. */
-  upstreamTests?: UpstreamChecks;
-}
+export type { ResultsFile } from '../contract/results.js';
 
 /** A new run id, sortable by time: `20261122-023512-3fa1`. */
 export function newRunId(): string {
@@ -73,9 +61,12 @@ export function writeResults(res: ResultsFile, reportsDir = REPORTS_DIR): string
   return file;
 }
 
-/** Read reports/<runId>/results.json ('latest' allowed). Throws KitError when missing. */
+/** Read reports/<runId>/results.json ('latest' allowed), each run's `parked` as one ParkedReport shape. Throws KitError when missing. */
 export function readResults(runId: string, reportsDir = REPORTS_DIR): ResultsFile {
   const file = join(reportsDir, runId, 'results.json');
   if (!existsSync(file)) throw new KitError(`no results for run "${runId}" (${file})`, { fix: 'run `make repro` first, or pass an id from reports/' });
-  return JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
+  const res = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
+  // Results written before the parked capture had one shape stored an array of captures.
+  for (const r of res.runs) r.parked = toParkedReport(r.parked);
+  return res;
 }

@@ -1,5 +1,5 @@
 /** The final table printed after a run: one row per scenario × runtime × variant. */
-import type { RunResult } from '../orchestrator.js';
+import type { RunResult } from '../contract/results.js';
 
 /** Render runs as a fixed-width text table (no colour when not a TTY). */
 export function renderTable(runs: RunResult[]): string {

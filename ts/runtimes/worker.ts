@@ -1,9 +1,16 @@
 /**
- * What both workers (agents-js, Python shim) take from the orchestrator: the same
- * environment contract (docs/internals.md "Worker environment") and the part of the
- * stack's Supervisor they use (runtimes/ may not import stack/; a Supervisor satisfies
- * these structurally).
+ * The host side of both workers (agents-js, Python shim): the options every worker start
+ * takes (the environment contract is ts/contract/env.ts), the part of the stack's
+ * Supervisor they use (runtimes/ may not import stack/; a Supervisor satisfies these
+ * structurally), the checks every start makes, and waiting for registration.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { TimelineEvent } from '../contract/events.js';
+import { KitError } from '../errors.js';
+import { readEvents } from '../observe/events.js';
+import type { Scenario } from '../scenario/spec.js';
+
 export interface WorkerChild {
   name: string;
   pid: number;
@@ -33,4 +40,66 @@ export interface WorkerOptions {
   name?: string;
   /** The agents log level (default 'debug': the job log is the evidence when a close parks). */
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** A runtime's worker start: spawns the worker through `sup` (inside the run's namespace) and returns its child. */
+export type StartWorker<O extends WorkerOptions = WorkerOptions> = (sup: WorkerSpawner, o: O) => WorkerChild;
+
+/** Writes `scenario` as the JSON file CLOSEKIT_SCENARIO points at; returns `file`. */
+export function writeScenarioJson(scenario: Scenario, file: string): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(scenario, null, 2) + '\n');
+  return file;
+}
+
+/**
+ * The checks every worker start makes before spawning, and the events file's folder.
+ * @throws KitError (exit 2) when the scenario file is missing or not JSON, or the agent name is not a plain token.
+ */
+export function checkWorkerOptions(o: WorkerOptions): void {
+  if (!existsSync(o.scenarioFile)) throw new KitError(`scenario file ${o.scenarioFile} does not exist`, { fix: 'write it with writeScenarioJson(scenario, file)' });
+  try {
+    JSON.parse(readFileSync(o.scenarioFile, 'utf8'));
+  } catch {
+    throw new KitError(`scenario file ${o.scenarioFile} is not JSON`, { fix: 'write it with writeScenarioJson(scenario, file)' });
+  }
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.agentName)) throw new KitError(`agent name ${JSON.stringify(o.agentName)} is not a plain token`, { fix: 'use letters, digits, dot, dash or underscore' });
+  mkdirSync(dirname(o.eventsFile), { recursive: true });
+}
+
+/**
+ * Waits until a worker registered with livekit-server: its `worker.registered` event
+ * (agents-js: AgentServer's 'worker_registered', worker.ts; livekit-agents:
+ * AgentServer's "worker_registered", worker.py) appears in `eventsFile`, at or after
+ * `sinceMs` (monotonic ms, default: any time). Polls the file every 100 ms.
+ * @returns the event (`data.workerId`, `data.agentsVersion`).
+ * @throws KitError (exit 2) when the worker exits first or after `timeoutMs` (default
+ *   30 000 ms), with the tail of the worker log.
+ */
+export async function waitForRegistration(
+  child: WorkerChild,
+  eventsFile: string,
+  opts: { timeoutMs?: number; sinceMs?: number; logTail?: () => string; label?: string } = {},
+): Promise<TimelineEvent> {
+  const since = opts.sinceMs ?? 0;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  const label = opts.label ?? child.name;
+  const tailOf = () => opts.logTail?.() ?? tailFile(child.logFile);
+  for (;;) {
+    const ev = readEvents(eventsFile).find((e) => e.ev === 'worker.registered' && e.t >= since);
+    if (ev) return ev;
+    if (child.done) throw new KitError(`the ${label} worker exited before it registered (exit ${await child.exited})\n${tailOf()}`, { fix: `read ${child.logFile}` });
+    if (Date.now() > deadline) throw new KitError(`the ${label} worker did not register within ${timeoutMs} ms\n${tailOf()}`, { fix: `check livekit-server is reachable from the namespace; read ${child.logFile}` });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The last `lines` lines of `file` ('' when unreadable). */
+export function tailFile(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }

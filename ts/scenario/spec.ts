@@ -3,11 +3,12 @@
  * names; where a construct differs per runtime, `wedge.constructs` names both.
  */
 import { z } from 'zod';
+import { VERDICTS, type Verdict as VerdictName } from '../contract/results.js';
 import { GatewayScriptSchema } from '../providers/script.js';
 
-export const VERDICTS = ['hang', 'closed', 'error'] as const;
+export { VERDICTS };
 export const Verdict = z.enum(VERDICTS);
-export type Verdict = z.infer<typeof Verdict>;
+export type Verdict = VerdictName;
 
 export const WEDGE_WHERE = ['none', 'tool', 'on_enter', 'on_exit'] as const;
 export const CALLER_KINDS = ['webrtc', 'sip-inbound', 'sip-outbound'] as const;
@@ -33,7 +34,7 @@ export const ScenarioSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes'),
     description: z.string(),
-    /** Seed files (../shared/seeds) this scenario comes from. */
+    /** Seed reports this scenario comes from (ids of the upstream issue and user reports, e.g. 003). */
     seeds: z.array(z.string()).default([]),
     caller: z
       .object({

@@ -1,13 +1,14 @@
 /**
  * The stack of one run: network namespace → supervisor → (redis, when SIP is on) →
- * livekit-server, with per-run key pairs for the js worker, the py worker and the kit.
- * The provider gateway, livekit-sip and the workers are started by the orchestrator on
- * top of the returned `sup` (they are other folders' parts; see docs/internals.md).
+ * livekit-server → (livekit-sip, when SIP is on), with per-run key pairs for the js
+ * worker, the py worker and the kit. The provider gateway and the workers are other
+ * folders' parts; the run (ts/run/) starts them on top of the returned `sup`.
  */
 import { join } from 'node:path';
-import { KitError } from '../errors.js';
 import { keysMap, newKeyPair, type KeyPair } from './keys.js';
 import { startLivekitServer, type LivekitOptions, type LivekitServer } from './livekit-server.js';
+import { startLivekitSip, type LivekitSip } from './livekit-sip.js';
+import { startRedis } from './redis.js';
 import { createRunNetwork, type RunNetwork } from './netns.js';
 import { Supervisor } from './supervisor.js';
 
@@ -21,13 +22,8 @@ export interface StackOptions {
   runId: string;
   /** Per-run directory; logs go to `<runDir>/logs`, configs to `<runDir>`. */
   runDir: string;
-  /** Start redis first and point livekit-server at it (needed by livekit-sip). Needs `startRedis`. */
+  /** Also start redis (livekit-server then uses it) and livekit-sip on it, for SIP calls. */
   sip?: boolean;
-  /**
-   * Hook for the SIP folder's redis (e.g. ts/stack/redis.ts): start it through `sup` inside
-   * the namespace and return its address. Called only when `sip` is true.
-   */
-  startRedis?: (sup: Supervisor) => Promise<{ addr: string }>;
   /** Passed through to startLivekitServer (ports, readiness deadline). */
   livekit?: Pick<LivekitOptions, 'ports' | 'readyTimeoutMs'>;
   /** false: fail instead of falling back to host networking. */
@@ -43,6 +39,8 @@ export interface Stack {
   /** One pair each for the js worker, the py worker and the kit's own calls (tokens, RoomService). */
   keys: { js: KeyPair; py: KeyPair; kit: KeyPair };
   redis: { addr: string } | null;
+  /** livekit-sip, when `sip` was set. */
+  sip: LivekitSip | null;
   /** Stops every child and deletes the namespace. Idempotent. */
   teardown(): Promise<void>;
 }
@@ -50,24 +48,24 @@ export interface Stack {
 /**
  * Starts the run's stack. On any failure everything already started is torn down before
  * the error propagates, so nothing is left half-done.
- * @throws KitError (exit 2) from any part that cannot start, or when `sip` is set without `startRedis`.
+ * @throws KitError (exit 2) from any part that cannot start.
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  if (opts.sip && !opts.startRedis) {
-    throw new KitError('startStack({ sip: true }) needs a startRedis hook', { fix: 'pass startRedis from ts/stack/redis.ts (the SIP part of the stack)' });
-  }
   const net = await createRunNetwork(opts.runId, { allowHost: opts.allowHost });
   const sup = new Supervisor({ runId: opts.runId, logsDir: join(opts.runDir, 'logs'), runDir: opts.runDir, net, handleSignals: opts.handleSignals });
   try {
     const keys = { js: newKeyPair('js'), py: newKeyPair('py'), kit: newKeyPair('kit') };
-    const redis = opts.sip ? await opts.startRedis!(sup) : null;
+    const redis = opts.sip ? await startRedis(sup, { host: net.nsAddr }) : null;
     // The kit's pair first: startLivekitServer probes readiness with the first key.
     const livekit = await startLivekitServer(sup, {
       keys: keysMap([keys.kit, keys.js, keys.py]),
       redis: redis ?? undefined,
       ...opts.livekit,
     });
-    return { net, sup, livekit, keys, redis, teardown: () => sup.teardown() };
+    const sip = redis
+      ? await startLivekitSip(sup, { redisAddr: redis.addr, apiKey: keys.kit.apiKey, apiSecret: keys.kit.apiSecret, wsUrl: livekit.wsUrl, host: net.nsAddr })
+      : null;
+    return { net, sup, livekit, keys, redis, sip, teardown: () => sup.teardown() };
   } catch (err) {
     await sup.teardown();
     throw err;

@@ -98,7 +98,7 @@ function peerSpecs(version: string, peers: Record<string, string>): string[] {
  *   to `.kit/runtimes/js/<version>/` only when npm succeeded (atomic; a killed install
  *   leaves only a temp dir, which the next call removes). A second call is a no-op check.
  * - patched: returns `.kit/runtimes/js/<version>-patched/` if a complete copy exists; it
- *   is built by `kit verify` / `kit setup --patched` (ts/patch), never here.
+ *   is built from patches/ by ts/patch/js.ts (`kit verify`, `kit where js --patched`), never here.
  *
  * Peer versions come from `npm view @livekit/agents@<version> peerDependencies`
  * (agents-js package.json: `@livekit/rtc-node ^0.13.34`, `zod` for 1.9.0).
@@ -111,8 +111,8 @@ export async function ensureJsRuntime(version: string, opts: { patched?: boolean
   const dir = jsRuntimeDir(version, opts);
   if (opts.patched) {
     if (!isJsRuntimeComplete(dir, version)) {
-      throw new KitError(`the patched agents-js runtime ${dir} does not exist: run kit verify / kit setup --patched`, {
-        fix: 'run kit verify (or kit setup --patched) to build the patched copy',
+      throw new KitError(`the patched agents-js runtime ${dir} does not exist`, {
+        fix: 'build it from patches/ with `kit where js --patched` (or run `kit verify`)',
       });
     }
     return { dir, agentsRoot: agentsRootOf(dir) };

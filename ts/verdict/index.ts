@@ -11,22 +11,11 @@
  *    never came, the close was never requested, the worker died, or the session closed
  *    while sockets stayed open.
  */
-import type { TimelineEvent } from './observe/events.js';
-import type { Verdict } from './scenario/spec.js';
+import type { TimelineEvent } from '../contract/events.js';
+import type { LedgerSocket, Verdict } from '../contract/results.js';
 
-/** Subset of the gateway's LedgerEntry the verdict needs (see docs/internals.md). */
-export interface LedgerSocket {
-  id: string;
-  kind: 'stt' | 'tts' | 'llm';
-  worker: string | null;
-  openedAt: number;
-  closedAt: number | null;
-  closeCode: number | null;
-  closedBy?: 'client' | 'gateway' | null;
-  bytesIn?: number;
-  bytesOut?: number;
-  errorsSent: number[];
-}
+export type { LedgerSocket } from '../contract/results.js';
+export { verifyChecks, matches, type CheckInput } from './checks.js';
 
 export interface VerdictInput {
   events: TimelineEvent[];

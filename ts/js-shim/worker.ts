@@ -1,6 +1,6 @@
 /**
  * The agents-js worker, run inside the run's namespace as
- *   node --import tsx ts/runtimes/js/worker.ts start
+ *   node --import tsx ts/js-shim/worker.ts start
  * with the environment of docs/internals.md ("Worker environment") plus
  * CLOSEKIT_AGENTS_DIR (the runtime dir, `.kit/runtimes/js/<version>[-patched]`).
  *
@@ -12,9 +12,9 @@
  * over, and it inherits the environment, so the job loads agents from the same runtime dir.
  */
 import { fileURLToPath } from 'node:url';
-import { KitError } from '../../errors.js';
+import { KitError } from '../errors.js';
 import { createEmitter } from './emit.js';
-import { loadRuntime } from './load.js';
+import { loadRuntime } from './runtime.js';
 
 const rt = await loadRuntime();
 const { agents } = rt;

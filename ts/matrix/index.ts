@@ -5,22 +5,26 @@
  */
 import { join } from 'node:path';
 import { Listr } from 'listr2';
-import { REPORTS_DIR } from './config.js';
-import { KitError } from './errors.js';
-import { loadScenarios } from './scenario/load.js';
-import type { Scenario } from './scenario/spec.js';
-import { runOne, type RunResult, type RuntimeInstall, type Runtime, type Variant } from './orchestrator.js';
-import { environment, newRunId, readResults, writeResults } from './report/results.js';
-import { renderTable } from './report/table.js';
-import { parity, renderParity } from './report/parity.js';
-import { upstreamChecks, renderUpstreamChecks, type UpstreamChecks } from './upstream-checks.js';
+import { REPORTS_DIR } from '../config.js';
+import { RUNTIME_IDS, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
+import { KitError } from '../errors.js';
+import { parity, renderParity } from '../report/parity.js';
+import { environment, newRunId, readResults, writeResults } from '../report/results.js';
+import { renderTable } from '../report/table.js';
+import { runOne } from '../run/index.js';
+import { loadScenarios } from '../scenario/load.js';
+import type { Scenario } from '../scenario/spec.js';
+import { RUNTIMES, resolveInstall } from './runtimes.js';
+import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
+
+export { RUNTIMES, resolveInstall, type RuntimeEntry } from './runtimes.js';
 
 export interface MatrixOptions {
   scenario?: string[];
   runtime?: Runtime[];
   variants: Variant[];
-  jsVersion: string;
-  pyVersion: string;
+  /** The version per runtime (default: each entry's defaultVersion). */
+  versions?: Partial<Record<Runtime, string>>;
   caller?: string[];
   watchdogMs?: number;
   command: string;
@@ -33,41 +37,12 @@ export interface MatrixOptions {
 }
 
 /**
- * Resolve (installing or building when missing) one runtime install.
- * js: returns the runtime dir; py: the venv's python. Throws KitError (exit 2) on a version
- * that does not exist or a patch that does not apply.
+ * `kit where`: the package root (js) or the venv python (py) the workers use, installing or
+ * building it (the patched one from patches/) when missing.
+ * @throws KitError (exit 2) as resolveInstall.
  */
-export async function resolveInstall(runtime: Runtime, variant: Variant, version: string): Promise<RuntimeInstall> {
-  if (runtime === 'js') {
-    const { ensureJsRuntime } = await import('./runtimes/js/install.js');
-    if (variant === 'patched') {
-      await ensureJsRuntime(version);
-      const { buildPatchedJsRuntime } = await import('./patch/js.js');
-      const r = await buildPatchedJsRuntime(version);
-      return { runtime, variant, version, location: r.dir };
-    }
-    const r = await ensureJsRuntime(version);
-    return { runtime, variant, version, location: r.dir };
-  }
-  if (variant === 'patched') {
-    const { buildPatchedPyRuntime } = await import('./patch/py.js');
-    const r = await buildPatchedPyRuntime(version);
-    return { runtime, variant, version, location: r.python };
-  }
-  const { ensurePyRuntime } = await import('./runtimes/python.js');
-  const r = await ensurePyRuntime(version);
-  return { runtime, variant, version, location: r.python };
-}
-
-/** `kit where`: the package root (js) or the venv python (py). */
 export async function where(runtime: Runtime, o: { patched: boolean; version: string }): Promise<string> {
-  if (runtime === 'js') {
-    const { ensureJsRuntime } = await import('./runtimes/js/install.js');
-    const r = await ensureJsRuntime(o.version, { patched: o.patched });
-    return r.agentsRoot;
-  }
-  const inst = await resolveInstall('py', o.patched ? 'patched' : 'unpatched', o.version);
-  return inst.location;
+  return RUNTIMES[runtime].where(await resolveInstall(runtime, o.patched ? 'patched' : 'unpatched', o.version));
 }
 
 function selectScenarios(o: MatrixOptions): Scenario[] {
@@ -83,7 +58,7 @@ function selectScenarios(o: MatrixOptions): Scenario[] {
 /** Run the matrix; returns the exit code. */
 export async function runMatrix(o: MatrixOptions): Promise<number> {
   const scenarios = selectScenarios(o);
-  const runtimes = o.runtime?.length ? o.runtime : (['js', 'py'] as Runtime[]);
+  const runtimes: Runtime[] = o.runtime?.length ? o.runtime : [...RUNTIME_IDS];
   const runId = newRunId();
   const reportsDir = o.reportsDir ?? REPORTS_DIR;
   const runDir = join(reportsDir, runId);
@@ -95,7 +70,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   for (const rt of runtimes) {
     for (const v of o.variants) {
       log(`preparing ${rt} ${v}...`);
-      installs.push(await resolveInstall(rt, v, rt === 'js' ? o.jsVersion : o.pyVersion));
+      installs.push(await resolveInstall(rt, v, o.versions?.[rt] ?? RUNTIMES[rt].defaultVersion));
     }
   }
 
@@ -105,7 +80,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
       installs.map((inst) => ({
         title: `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}`,
         task: async (_: unknown, task: { title: string; output: string }) => {
-          const r = await runOne({ scenario: s, install: inst, runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
+          const r = await runOne({ scenario: s, install: inst, worker: RUNTIMES[inst.runtime], runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
           runs.push(r);
           task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
         },
@@ -119,22 +94,19 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   let upstream: UpstreamChecks | undefined;
   if (o.upstreamTests && o.variants.includes('patched')) {
     log('running upstream tests and regression tests, unpatched vs patched (minutes)...');
-    const loc = (rt: Runtime, v: Variant) => installs.find((i) => i.runtime === rt && i.variant === v)?.location;
-    const jsU = loc('js', 'unpatched');
-    const jsP = loc('js', 'patched');
-    const pyU = loc('py', 'unpatched');
-    const pyP = loc('py', 'patched');
-    const { agentsRootOf } = await import('./runtimes/js/install.js');
-    upstream = await upstreamChecks({
-      js: jsU && jsP ? { unpatchedRoot: agentsRootOf(jsU), patchedRoot: agentsRootOf(jsP) } : undefined,
-      py: pyU && pyP ? { unpatched: pyU, patched: pyP } : undefined,
-    });
+    const parts = [];
+    for (const rt of runtimes) {
+      const u = installs.find((i) => i.runtime === rt && i.variant === 'unpatched');
+      const p = installs.find((i) => i.runtime === rt && i.variant === 'patched');
+      if (u && p) parts.push(await RUNTIMES[rt].upstreamTests(u, p));
+    }
+    upstream = combineUpstreamChecks(parts);
   }
   const file = writeResults(
     { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream },
     reportsDir,
   );
-  const { writeReports } = await import('./report/index.js');
+  const { writeReports } = await import('../report/index.js');
   const { files } = await writeReports(runDir, readResults(runId, reportsDir));
   if (!o.quiet) {
     console.log(renderTable(runs));

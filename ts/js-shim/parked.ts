@@ -48,35 +48,9 @@ import { findSourceMap } from 'node:module';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promiseHooks } from 'node:v8';
+import type { ParkedReport, ParkedTask } from '../contract/parked.js';
 
-/** One task (or tool run, speech handle, the close) of a live session. */
-export interface ParkedTask {
-  /** e.g. `_onExitTask (AgentActivity_onExit)`, `tool lookup_order`, `AgentSession.close`. */
-  name: string;
-  kind: 'mainTask' | 'onEnterTask' | 'onExitTask' | 'speechTask' | 'speech' | 'tool' | 'close';
-  state: 'pending' | 'done' | 'cancelled';
-  /** What it waits on, in words: a promise and the function awaiting it, or the upstream field. */
-  awaits?: string;
-  /** Creation call sites, innermost first, trimmed to @livekit/agents and agent frames. */
-  createdAt?: string[];
-  /** Suspension call sites (deep-tracked bodies only), innermost first. */
-  stack?: string[];
-  speech?: { id?: string; interrupted?: boolean; done?: boolean; allowInterruptions?: boolean };
-  tool?: { name?: string; callId?: string; cancellable?: boolean; definedAt?: string };
-  agent?: string;
-  /** Index of the live session, only when more than one is live. */
-  session?: number;
-}
-
-export interface ParkedReport {
-  open: string[];
-  closeStep?: string;
-  waits?: string[];
-  stack?: string[];
-  tasks: ParkedTask[];
-  sessions: number;
-  inspector: string;
-}
+export type { ParkedReport, ParkedTask } from '../contract/parked.js';
 
 interface RawFrame {
   fn: string | null;
@@ -159,7 +133,7 @@ function filePath(file: string): string {
 function keep(f: RawFrame): boolean {
   if (!f.file || f.file.startsWith('node:') || f.file.startsWith('internal/')) return false;
   const p = filePath(f.file);
-  if (p === THIS_FILE || p.endsWith('/ts/runtimes/js/instrument.ts')) return false;
+  if (p === THIS_FILE || p.endsWith('/ts/js-shim/instrument.ts')) return false;
   if (p.includes('/node_modules/')) return p.includes('/node_modules/@livekit/agents/');
   return true;
 }
@@ -182,7 +156,7 @@ function onPromiseInit(): void {
   }
 }
 
-/** `WedgeAgent.onExit (ts/runtimes/js/agent.ts:93)`, source-mapped when a map is loaded. */
+/** `WedgeAgent.onExit (ts/js-shim/agent.ts:93)`, source-mapped when a map is loaded. */
 function fmt(f: RawFrame): string {
   const fn = f.fn ?? '<anonymous>';
   const name = f.type && !['Object', 'global', 'undefined', 'null'].includes(f.type) && !fn.startsWith(`${f.type}.`) ? `${f.type}.${fn}` : fn;
@@ -419,7 +393,7 @@ function buildReport(insp: Inspector): ParkedReport {
     if (s) live.push(s);
     else sessions.delete(r);
   }
-  const report: ParkedReport = { open, tasks, sessions: live.length, inspector: insp.status };
+  const report: ParkedReport & { sessions: number; inspector: string } = { open, tasks, sessions: live.length, inspector: insp.status };
   const push = (t: ParkedTask) => {
     tasks.push(t);
     return t;

@@ -11,8 +11,9 @@
  * Each of those steps gets a start/end pair; a step with a start and no end is where a
  * wedged close parks.
  */
+import type { WorkerEventName } from '../contract/events.js';
 import type { Emit } from './emit.js';
-import { loadRuntime, type LoadedRuntime } from './load.js';
+import { loadRuntime, type LoadedRuntime } from './runtime.js';
 import { captureParked, installParkedCapture, trackSession } from './parked.js';
 
 type AnyFn = (this: any, ...args: any[]) => any;
@@ -34,7 +35,7 @@ function wrapMethod(proto: any, name: string, make: (orig: AnyFn) => AnyFn): voi
  * Wraps an async method so it emits `<start>` / `<end>` (with `ms`, and `error` when it
  * threw) and is tracked in openSteps while running.
  */
-function wrapSpan(proto: any, name: string, emit: Emit, ev: { start: string; end: string; step: string }, data: (self: any, args: any[]) => Record<string, unknown> = () => ({})): void {
+function wrapSpan(proto: any, name: string, emit: Emit, ev: { start: WorkerEventName; end: WorkerEventName; step: string }, data: (self: any, args: any[]) => Record<string, unknown> = () => ({})): void {
   wrapMethod(proto, name, (orig) =>
     async function (this: any, ...args: any[]) {
       const id = ++stepSeq;
@@ -154,7 +155,7 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
     const agentId = (self: any) => ({ agent: self?.agent?.id ?? null });
     wrapSpan(AgentActivity.prototype, 'drain', emit, { start: 'drain.start', end: 'drain.end', step: 'drain' }, agentId);
     wrapSpan(AgentActivity.prototype, 'close', emit, { start: 'activity.close.start', end: 'activity.close.end', step: 'activity.close' }, agentId);
-    const step = (s: string) => ({ start: 'activity.step.start', end: 'activity.step.end', step: s });
+    const step = (s: string) => ({ start: 'activity.step.start', end: 'activity.step.end', step: s }) as const;
     wrapSpan(AgentActivity.prototype, '_pauseSchedulingTask', emit, step('activity.pauseSchedulingTask'));
     wrapSpan(AgentActivity.prototype, '_closeSessionResources', emit, step('activity.closeSessionResources'));
     wrapSpan(ToolExecutor.prototype, 'drain', emit, step('toolExecutor.drain'), (self: any) => ({

@@ -6,9 +6,9 @@
  * This module awaits the runtime at top level, so importing it needs CLOSEKIT_AGENTS_DIR
  * (or an earlier `loadRuntime(dir)` call in the same process).
  */
-import type { Scenario } from '../../scenario/spec.js';
+import type { Scenario } from '../scenario/spec.js';
 import type { Emit } from './emit.js';
-import { loadRuntime } from './load.js';
+import { loadRuntime } from './runtime.js';
 import { parkForever } from './wedge.js';
 
 const { agents } = await loadRuntime();

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { KitError } from '../../errors.js';
+import { KitError } from '../errors.js';
 
 export type Agents = typeof import('@livekit/agents');
 export type Rtc = typeof import('@livekit/rtc-node');

@@ -12,12 +12,11 @@
  * absolute paths, so it cannot be moved), still with the marker written last. Either way a
  * directory without the marker is a half-built venv and is deleted before building again.
  */
-import type { WorkerChild, WorkerOptions, WorkerSpawner } from './worker.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { KIT_DIR, ROOT, RUNTIMES_DIR } from '../config.js';
-import { KitError } from '../errors.js';
+import { KIT_DIR, ROOT, RUNTIMES_DIR } from '../../config.js';
+import { KitError } from '../../errors.js';
 
 /** Pinned uv (PyPI `uv`): builds the venvs. */
 export const UV_VERSION = '0.9.11';
@@ -273,61 +272,4 @@ export async function ensurePyRuntime(
     }
   }
   return { dir, python: join(dir, 'bin', 'python'), sitePackages: marker.sitePackages };
-}
-
-/** Supervisor child name of the Python worker (its log: `<logsDir>/py-worker.log`). */
-export const PY_WORKER_CHILD = 'py-worker';
-
-export interface PyWorkerOptions extends WorkerOptions {
-  /** The venv's interpreter (ensurePyRuntime().python / wherePy()). */
-  python: string;
-}
-
-/** The worker's environment (docs/internals.md "Worker environment"); exported for tests. */
-export function pyWorkerEnv(o: PyWorkerOptions): Record<string, string> {
-  return {
-    CLOSEKIT_EVENTS: o.eventsFile,
-    CLOSEKIT_SCENARIO: o.scenarioFile,
-    CLOSEKIT_AGENT_NAME: o.agentName,
-    LIVEKIT_URL: o.livekit.wsUrl,
-    LIVEKIT_API_KEY: o.livekit.apiKey,
-    LIVEKIT_API_SECRET: o.livekit.apiSecret,
-    LIVEKIT_INFERENCE_URL: o.inferenceUrl,
-    // livekit-agents' cli reads it (TRACE, DEBUG, INFO, WARN, ERROR)
-    LIVEKIT_LOG_LEVEL: (o.logLevel ?? 'debug').toUpperCase(),
-    // The kit's own environment may carry these; the worker must only see the run's values.
-    // Not '' for the keys: Python's os.getenv("LIVEKIT_INFERENCE_API_KEY", fallback) returns
-    // a set-but-empty value instead of the fallback (inference/_utils.py resolve_credentials).
-    LIVEKIT_INFERENCE_API_KEY: o.livekit.apiKey,
-    LIVEKIT_INFERENCE_API_SECRET: o.livekit.apiSecret,
-    LIVEKIT_AGENT_NAME: o.agentName,
-    LIVEKIT_AGENT_NAME_OVERRIDE: '', // read with `if os.environ.get(...)`: '' means unset
-    // The shim runs from the repo (not installed in the venv), so patched and unpatched
-    // venvs run the very same agent code.
-    PYTHONPATH: PY_SHIM_DIR,
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    VIRTUAL_ENV: '',
-  };
-}
-
-/**
- * Starts the Python worker as supervisor child `name` (default 'py-worker') inside the run's
- * namespace: `<python> -m closekit_shim.worker start`, cwd `python-shim/`. It registers
- * with livekit-server for explicit dispatch under `agentName` and emits `worker.registered`.
- * @returns the supervisor Child; its log is `<logsDir>/<name>.log`.
- * @throws KitError (exit 2) when `python` is not an executable venv interpreter, the
- *   scenario file is missing or not JSON, or the agent name is not a plain token.
- */
-export function startPyWorker(sup: WorkerSpawner, o: PyWorkerOptions): WorkerChild {
-  if (!existsSync(o.python)) throw new KitError(`Python runtime ${o.python} does not exist`, { fix: 'run kit setup (ensurePyRuntime) and pass its python' });
-  if (!existsSync(o.scenarioFile)) throw new KitError(`scenario file ${o.scenarioFile} does not exist`, { fix: 'write the scenario as JSON first' });
-  try {
-    JSON.parse(readFileSync(o.scenarioFile, 'utf8'));
-  } catch {
-    throw new KitError(`scenario file ${o.scenarioFile} is not JSON`, { fix: 'write the scenario as JSON first' });
-  }
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.agentName)) throw new KitError(`agent name ${JSON.stringify(o.agentName)} is not a plain token`, { fix: 'use letters, digits, dot, dash or underscore' });
-  mkdirSync(join(o.eventsFile, '..'), { recursive: true });
-  return sup.spawn(o.name ?? PY_WORKER_CHILD, o.python, ['-m', 'closekit_shim.worker', 'start'], { env: pyWorkerEnv(o), cwd: PY_SHIM_DIR, stdin: 'ignore' });
 }

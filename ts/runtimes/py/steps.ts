@@ -1,17 +1,13 @@
 /**
  * SetupStep for the pinned Python runtime (ts/steps.ts contract): `kit doctor` reports it,
- * `kit setup` builds the venv `.kit/runtimes/py/<VERSIONS.agentsPy>/` (ts/runtimes/python.ts).
- * Also re-exports the worker starter and `wherePy` for callers that only know this module.
+ * `kit setup` builds the venv `.kit/runtimes/py/<VERSIONS.agentsPy>/` (ts/runtimes/py/install.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { VERSIONS } from '../config.js';
-import type { SetupStep, StepStatus } from '../steps.js';
-import { ensurePyRuntime, isPyRuntimeComplete, pyRuntimeDir, PY_SHIM_DIR } from './python.js';
-
-export { ensurePyRuntime, startPyWorker, wherePy, pyWorkerEnv, PY_WORKER_CHILD } from './python.js';
-export type { PyRuntime, PyWorkerOptions } from './python.js';
+import { VERSIONS } from '../../config.js';
+import type { SetupStep, StepStatus } from '../../steps.js';
+import { ensurePyRuntime, isPyRuntimeComplete, pyRuntimeDir, PY_SHIM_DIR } from './install.js';
 
 /**
  * The step for `livekit-agents==version` (default: the pin). `check()` reads the venv's

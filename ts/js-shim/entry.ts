@@ -5,44 +5,14 @@
  * closeOnDisconnect, and emit the job-level timeline events.
  * Python mirror: python-shim/closekit_shim/entry.py.
  */
-import { readFileSync } from 'node:fs';
 import type { JobContext } from '@livekit/agents';
-import { KitError } from '../../errors.js';
-import { ScenarioSchema, type Scenario } from '../../scenario/spec.js';
-import { createEmitter, type Emit } from './emit.js';
+import type { Scenario } from '../scenario/spec.js';
+import { defaultEmitter, type Emit } from './emit.js';
+import { loadScenario } from './spec.js';
 import { instrument, onCloseRequested, openInstrumentedSteps } from './instrument.js';
 
 /** Model descriptors sent to the gateway (it accepts any; these are real Inference names). */
 export const MODELS = { stt: 'deepgram/nova-3', llm: 'openai/gpt-4.1-mini', tts: 'cartesia/sonic-2' } as const;
-
-/**
- * Reads the scenario JSON named by CLOSEKIT_SCENARIO (written by startJsWorker).
- * @throws KitError when unset, unreadable or not a valid scenario.
- */
-export function readScenario(file: string | undefined = process.env.CLOSEKIT_SCENARIO): Scenario {
-  if (!file) throw new KitError('CLOSEKIT_SCENARIO is not set', { fix: 'start the worker through startJsWorker' });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new KitError(`cannot read scenario ${file}: ${(e as Error).message}`, { fix: 'pass a scenario written as JSON' });
-  }
-  const r = ScenarioSchema.safeParse(raw);
-  if (!r.success) throw new KitError(`${file}: not a valid scenario: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { fix: 'write the scenario with ScenarioSchema.parse()' });
-  return r.data;
-}
-
-let emitter: Emit | undefined;
-/** The process's emitter on CLOSEKIT_EVENTS (one per process; registers `job.exit` on process exit). */
-export function jobEmitter(): Emit {
-  if (!emitter) {
-    const emit = createEmitter(process.env.CLOSEKIT_EVENTS, 'js');
-    // 'exit' handlers run synchronously before the process ends; appendFileSync makes it onto disk.
-    process.on('exit', (code) => emit('job.exit', { code }));
-    emitter = emit;
-  }
-  return emitter;
-}
 
 /**
  * Job entrypoint, `defineAgent({ entry })` in worker.ts.
@@ -55,13 +25,13 @@ export function jobEmitter(): Emit {
  * or ctx.shutdown() is called (1.9.0 does not end the job when the session closes).
  */
 export async function entry(ctx: JobContext): Promise<void> {
-  const emit = jobEmitter();
+  const emit = defaultEmitter();
   const rt = await instrument(emit);
   // agentsRoot is the evidence that the job process runs the runtime dir's agents (patched or not).
   emit('job.started', { jobId: ctx.job.id, room: ctx.job.room?.name ?? null, agentName: ctx.job.agentName, metadata: ctx.job.metadata || null, agentsVersion: rt.version, agentsRoot: rt.agentsRoot });
   const { voice, inference } = rt.agents;
   const { RoomEvent, DisconnectReason } = rt.rtc;
-  const scenario = readScenario();
+  const scenario = loadScenario();
   const { WedgeAgent } = await import('./agent.js');
 
   ctx.addShutdownCallback(async () => {

@@ -1,0 +1,150 @@
+/**
+ * results.json (ARCHITECTURE.md "Contracts"): what one run of the matrix produced, the file
+ * every reporter reads and `kit report` re-renders from alone. Also the axes of the
+ * matrix: runtimes, variants, verdicts.
+ */
+import type { ParkedReport } from './parked.js';
+
+/** The runtime axis. The per-runtime behaviour is one table, `ts/matrix/runtimes.ts`; these are the ids and names only. */
+export const RUNTIME_IDS = ['js', 'py'] as const;
+export type Runtime = (typeof RUNTIME_IDS)[number];
+
+/** How reports name each runtime: the package, and the short and long forms. */
+export const RUNTIME_NAMES: Record<Runtime, { package: string; short: string; long: string }> = {
+  js: { package: '@livekit/agents', short: 'agents-js', long: 'agents-js' },
+  py: { package: 'livekit-agents', short: 'Python', long: 'Python livekit-agents' },
+};
+
+export const VARIANTS = ['unpatched', 'patched'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** `hang`: the forced close never completed; `closed`; `error`: anything that is not the bug under test. */
+export const VERDICTS = ['hang', 'closed', 'error'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** One installed runtime a worker runs on (what the matrix's runtime table resolves). */
+export interface RuntimeInstall {
+  runtime: Runtime;
+  variant: Variant;
+  /** Package version, e.g. '1.9.0' (js) or '1.8.9' (py). */
+  version: string;
+  /** js: the runtime dir (npm project); py: the venv's python executable. */
+  location: string;
+}
+
+/** One provider socket from the gateway's ledger (ts/providers/ledger.ts LedgerEntry, the fields a run keeps). */
+export interface LedgerSocket {
+  id: string;
+  kind: 'stt' | 'tts' | 'llm';
+  /** API key label from the JWT issuer ('js' | 'py'). */
+  worker: string | null;
+  /** ms; in results.json relative to the hangup. */
+  openedAt: number;
+  closedAt: number | null;
+  closeCode: number | null;
+  closedBy?: 'client' | 'gateway' | null;
+  bytesIn?: number;
+  bytesOut?: number;
+  /** Error codes the gateway sent on it, e.g. [2007]. */
+  errorsSent: number[];
+}
+
+/** SIP runs: the call as the agent saw it when the caller left (sip.* participant attributes). */
+export interface SipCall {
+  callId: string | null;
+  callStatus: string | null;
+  disconnectReason: string | null;
+  attributes: Record<string, string>;
+  /** livekit-sip's log lines for this call that made it onto the timeline. */
+  livekitSipLines: number;
+}
+
+/** One timeline entry of a result: `t` in ms relative to the hangup (negative before it). */
+export interface TimelineEntry {
+  t: number;
+  ev: string;
+  runtime?: string;
+  data?: Record<string, unknown>;
+}
+
+/** One scenario × runtime × variant. */
+export interface RunResult {
+  scenario: string;
+  runtime: Runtime;
+  runtimeVersion: string;
+  variant: Variant;
+  caller: string;
+  verdict: Verdict;
+  expected: Verdict;
+  /** verdict === expected and no failed check. */
+  matched: boolean;
+  reason: string;
+  /** ms from hangup to the AgentSession close event; null when it never fired. */
+  closeMs: number | null;
+  closeEvent: string | null;
+  openSocketsAfterClose: number;
+  /** STT sockets the worker opened after the hangup (reconnects after 2007 or errors). */
+  gatewayReconnects: number;
+  /** 2007 idle errors the gateway sent to this worker. */
+  idleErrorsAfterHangup: number;
+  /** What the worker's STT stream reported after the hangup (stt.error payloads). */
+  sttErrorsAfterHangup: Array<Record<string, unknown>>;
+  /** A shutdown callback of the job ran between the hangup and the verdict. */
+  shutdownCallbackRan: boolean;
+  /** Extra requirements of `kit verify` this run failed (ts/verdict/checks.ts); empty when none apply or all held. */
+  failedChecks: string[];
+  /** Where the close is parked at a hang: innermost open step the worker reported, else its last event. */
+  parkedAfter: string | null;
+  /** The live job process's answer to SIGUSR2 at a hang. */
+  parked: ParkedReport | null;
+  network: 'netns' | 'host';
+  sipCall: SipCall | null;
+  /** ms: hangup → verdict. */
+  hangupToVerdictMs: number | null;
+  timeline: TimelineEntry[];
+  /** The worker's provider sockets, open/close times relative to the hangup (ms), as at the end of the run. */
+  sockets: LedgerSocket[];
+  logsDir: string;
+}
+
+export interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** kit verify: upstream's tests and the regression tests, unpatched vs patched (ts/matrix/upstream.ts). */
+export interface UpstreamChecks {
+  /** agents-js src/voice/*.test.ts (the patch's regression test included on both sides). */
+  jsVoiceTests: { unpatched: Counts; patched: Counts; newFailures: string[]; regression: { unpatched: Counts; patched: Counts } } | null;
+  /** tests/test_forced_close.py from patches/agents. */
+  pyRegression: { unpatched: Counts; patched: Counts } | null;
+  /** Human-readable failures of the rules; empty when every rule held. */
+  problems: string[];
+}
+
+/** JS vs Python close milestones of one scenario × variant (ts/report/parity.ts). */
+export interface ParityRow {
+  scenario: string;
+  variant: string;
+  status: 'same' | 'diverge' | 'incomplete';
+  verdicts: { js: string; py: string };
+  /** Index into `aligned` of the first pair that differs; null when the same. */
+  firstDivergence: number | null;
+  /** Human summary, e.g. "#4: js drain.end, py (nothing: still parked)". */
+  summary: string;
+  /** Pairs of milestones in order; a side is null where that runtime has no such event. */
+  aligned: Array<{ js: { ev: string; t: number } | null; py: { ev: string; t: number } | null }>;
+}
+
+/** reports/<run-id>/results.json. */
+export interface ResultsFile {
+  runId: string;
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  env: Record<string, string | null>;
+  runs: RunResult[];
+  parity?: ParityRow[];
+  upstreamTests?: UpstreamChecks;
+}

@@ -1,0 +1,78 @@
+/**
+ * The runtime axis as data (gRPC's tools/interop_matrix/client_matrix.py is the model):
+ * one entry per runtime with everything the matrix does differently for it. Nothing else
+ * in the kit branches on the runtime; a new way to run a worker (a container, another
+ * version scheme) is one more entry or one option of an entry, not a new branch.
+ */
+import { VERSIONS } from '../config.js';
+import { RUNTIME_NAMES, type Runtime, type RuntimeInstall, type Variant } from '../contract/results.js';
+import { buildPatchedJsRuntime } from '../patch/js.js';
+import { buildPatchedPyRuntime } from '../patch/py.js';
+import { agentsRootOf, ensureJsRuntime, startJsWorker } from '../runtimes/js/index.js';
+import { ensurePyRuntime, startPyWorker } from '../runtimes/py/index.js';
+import type { WorkerChild, WorkerOptions, WorkerSpawner } from '../runtimes/worker.js';
+import { jsUpstreamChecks, pyUpstreamChecks, type UpstreamPart } from './upstream.js';
+
+export interface RuntimeEntry {
+  id: Runtime;
+  /** How messages and reports name it (contract RUNTIME_NAMES). */
+  label: string;
+  /** The version `kit repro` runs by default (config.ts VERSIONS). */
+  defaultVersion: string;
+  /**
+   * Installs (or reuses) the release `version` unpatched.
+   * @throws KitError (exit 2) for a version that does not exist or cannot be installed.
+   */
+  install(version: string): Promise<RuntimeInstall>;
+  /**
+   * Builds the patched install of `version` from `patches/` (the unpatched one first).
+   * @throws KitError (exit 2) naming the hunk when a patch does not apply; the install is left untouched.
+   */
+  patch(version: string): Promise<RuntimeInstall>;
+  /** Starts this install's worker through `sup` (inside the run's namespace). */
+  startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
+  /** Upstream's own tests and the regression test, unpatched vs patched. Slow: minutes. */
+  upstreamTests(unpatched: RuntimeInstall, patched: RuntimeInstall): Promise<UpstreamPart>;
+  /** What `kit where <id> [--patched]` prints for an install: the package root (js) or the venv python (py). */
+  where(install: RuntimeInstall): string;
+}
+
+const install = (runtime: Runtime, variant: Variant, version: string, location: string): RuntimeInstall => ({ runtime, variant, version, location });
+
+export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
+  js: {
+    id: 'js',
+    label: RUNTIME_NAMES.js.short,
+    defaultVersion: VERSIONS.agentsJs,
+    async install(version) {
+      return install('js', 'unpatched', version, (await ensureJsRuntime(version)).dir);
+    },
+    async patch(version) {
+      await ensureJsRuntime(version);
+      return install('js', 'patched', version, (await buildPatchedJsRuntime(version)).dir);
+    },
+    startWorker: (sup, inst, o) => startJsWorker(sup, { runtimeDir: inst.location, ...o }),
+    upstreamTests: (u, p) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location)),
+    where: (inst) => agentsRootOf(inst.location),
+  },
+  py: {
+    id: 'py',
+    label: RUNTIME_NAMES.py.long,
+    defaultVersion: VERSIONS.agentsPy,
+    async install(version) {
+      return install('py', 'unpatched', version, (await ensurePyRuntime(version)).python);
+    },
+    async patch(version) {
+      return install('py', 'patched', version, (await buildPatchedPyRuntime(version)).python);
+    },
+    startWorker: (sup, inst, o) => startPyWorker(sup, { python: inst.location, ...o }),
+    upstreamTests: (u, p) => pyUpstreamChecks(u.location, p.location),
+    where: (inst) => inst.location,
+  },
+};
+
+/** The install of `runtime` × `variant` × `version`, installing or building it when missing. */
+export function resolveInstall(runtime: Runtime, variant: Variant, version: string): Promise<RuntimeInstall> {
+  const entry = RUNTIMES[runtime];
+  return variant === 'patched' ? entry.patch(version) : entry.install(version);
+}

@@ -1,0 +1,78 @@
+/**
+ * The test half of `kit verify`: upstream's own agents-js voice tests on the unpatched and
+ * the patched source side by side (no new failures allowed), and both regression tests
+ * (vitest from patches/agents-js, pytest from patches/agents) failing unpatched and
+ * passing patched. One function per runtime (each runtime's table entry calls its own);
+ * `combineUpstreamChecks` folds them into results.json's `upstreamTests`.
+ */
+import type { Counts, UpstreamChecks } from '../contract/results.js';
+import { runPyRegression } from '../patch/py-tests.js';
+import { compareUpstreamTests } from '../patch/upstream-tests.js';
+
+/** One runtime's part of UpstreamChecks, with the rules it broke. */
+export type UpstreamPart = { jsVoiceTests: NonNullable<UpstreamChecks['jsVoiceTests']>; problems: string[] } | { pyRegression: NonNullable<UpstreamChecks['pyRegression']>; problems: string[] };
+
+const REGRESSION_FILE = /forced_close/;
+
+/**
+ * agents-js: src/voice/*.test.ts (vitest, upstream's own, plus the patch's regression test)
+ * on `unpatchedRoot` and `patchedRoot` (`kit where js [--patched]`). Slow: minutes.
+ */
+export async function jsUpstreamChecks(unpatchedRoot: string, patchedRoot: string): Promise<UpstreamPart> {
+  const problems: string[] = [];
+  const c = await compareUpstreamTests({ unpatchedRoot, patchedRoot });
+  const count = (cases: typeof c.unpatched.cases, pick: (f: string) => boolean): Counts => ({
+    passed: cases.filter((x) => pick(x.file) && x.status === 'passed').length,
+    failed: cases.filter((x) => pick(x.file) && x.status === 'failed').length,
+    skipped: cases.filter((x) => pick(x.file) && x.status === 'skipped').length,
+  });
+  const upstream = (f: string) => !REGRESSION_FILE.test(f);
+  const regression = (f: string) => REGRESSION_FILE.test(f);
+  const newFailures = c.changed.filter((x) => upstream(x.file) && x.unpatched === 'passed' && x.patched !== 'passed').map((x) => `${x.file} > ${x.name}`);
+  const jsVoiceTests = {
+    unpatched: count(c.unpatched.cases, upstream),
+    patched: count(c.patched.cases, upstream),
+    newFailures,
+    regression: { unpatched: count(c.unpatched.cases, regression), patched: count(c.patched.cases, regression) },
+  };
+  if (newFailures.length) problems.push(`agents-js voice tests newly failing with the patch: ${newFailures.join('; ')}`);
+  if (jsVoiceTests.regression.patched.failed > 0 || jsVoiceTests.regression.patched.passed === 0) problems.push('the agents-js regression test does not pass on the patched source');
+  if (jsVoiceTests.regression.unpatched.failed === 0) problems.push('the agents-js regression test does not fail on the unpatched source');
+  return { jsVoiceTests, problems };
+}
+
+/** livekit-agents: the regression test (pytest) on the unpatched and the patched venv pythons (`kit where py [--patched]`). */
+export async function pyUpstreamChecks(unpatchedPython: string, patchedPython: string): Promise<UpstreamPart> {
+  const problems: string[] = [];
+  const u = await runPyRegression(unpatchedPython);
+  const p = await runPyRegression(patchedPython);
+  const counts = (r: typeof u): Counts => ({ passed: r.passed, failed: r.failed + r.errors, skipped: r.skipped });
+  const pyRegression = { unpatched: counts(u), patched: counts(p) };
+  if (pyRegression.patched.failed > 0 || pyRegression.patched.passed === 0) problems.push('the livekit-agents regression test does not pass on the patched venv');
+  if (pyRegression.unpatched.failed === 0) problems.push('the livekit-agents regression test does not fail on the unpatched venv');
+  return { pyRegression, problems };
+}
+
+/** Folds the runtimes' parts into results.json's `upstreamTests`. */
+export function combineUpstreamChecks(parts: UpstreamPart[]): UpstreamChecks {
+  const out: UpstreamChecks = { jsVoiceTests: null, pyRegression: null, problems: [] };
+  for (const p of parts) {
+    if ('jsVoiceTests' in p) out.jsVoiceTests = p.jsVoiceTests;
+    else out.pyRegression = p.pyRegression;
+    out.problems.push(...p.problems);
+  }
+  return out;
+}
+
+/** The side-by-side table printed at the end of `kit verify`. */
+export function renderUpstreamChecks(u: UpstreamChecks): string {
+  const f = (c: Counts) => `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
+  const lines = ['suite                                   unpatched                            patched'];
+  if (u.jsVoiceTests) {
+    lines.push(`agents-js src/voice/*.test.ts           ${f(u.jsVoiceTests.unpatched).padEnd(37)}${f(u.jsVoiceTests.patched)}`);
+    lines.push(`agents-js regression (vitest)           ${f(u.jsVoiceTests.regression.unpatched).padEnd(37)}${f(u.jsVoiceTests.regression.patched)}`);
+  }
+  if (u.pyRegression) lines.push(`livekit-agents regression (pytest)      ${f(u.pyRegression.unpatched).padEnd(37)}${f(u.pyRegression.patched)}`);
+  lines.push(u.problems.length ? `problems:\n  - ${u.problems.join('\n  - ')}` : 'no new failures; both regression tests fail unpatched and pass patched');
+  return lines.join('\n');
+}

@@ -1,0 +1,64 @@
+/**
+ * One run = one scenario × one runtime install, on a fresh stack, as named phases; each
+ * phase is the part's own entry point, the same functions the parts' tests exercise:
+ *
+ *   prepareRunDir → startRunStack → startRunWorker → placeCall → hangupAndWatch
+ *     → captureParkedAt (at a hang) → watchOrphans (sockets left open) → buildResult
+ *
+ * Never throws for a misbehaving agent (that is a verdict); throws KitError (exit 2) when
+ * a component cannot start. Everything started is torn down on every path.
+ */
+import { KitError } from '../errors.js';
+import type { LedgerSocket, RunResult, RuntimeInstall } from '../contract/results.js';
+import { monotonicMs } from '../observe/events.js';
+import type { Scenario } from '../scenario/spec.js';
+import { placeCall } from './caller.js';
+import { prepareRunDir } from './layout.js';
+import { captureParkedAt } from './parked.js';
+import { buildResult } from './result.js';
+import { startRunStack, type RunStack } from './stack.js';
+import { closeHung, hangupAndWatch, watchOrphans, type CloseWatch } from './watch.js';
+import { startRunWorker, type RunWorker } from './worker.js';
+
+export type { RunWorker } from './worker.js';
+
+export interface RunOptions {
+  scenario: Scenario;
+  install: RuntimeInstall;
+  /** How to start this install's worker: the runtime's entry of ts/matrix/runtimes.ts. */
+  worker: RunWorker;
+  /** `reports/<run-id>`; this run writes `runs/<scenario>.<runtime>.<variant>/` in it. */
+  runDir: string;
+  /** Override of scenario.watchdogMs (ms). */
+  watchdogMs?: number;
+  onProgress?: (line: string) => void;
+}
+
+/** Runs one scenario on one runtime install; see the module comment for the phases. */
+export async function runOne(opts: RunOptions): Promise<RunResult> {
+  const { scenario, install } = opts;
+  const progress = opts.onProgress ?? (() => {});
+  const wallMinusMonoMs = Date.now() - monotonicMs();
+  const layout = prepareRunDir(opts.runDir, scenario, install);
+  const stack: RunStack = await startRunStack(scenario, install, layout, progress);
+  let watch: CloseWatch | null = null;
+  let afterIdle: LedgerSocket[] | null = null;
+  let abortReason: string | undefined;
+  try {
+    const { agentName } = await startRunWorker(stack, opts.worker, install, layout, progress);
+    const call = await placeCall(stack, scenario, agentName, layout, progress);
+    const ledger = { gatewayUrl: stack.gatewayUrl, worker: install.runtime };
+    watch = await hangupAndWatch({ scenario, call, layout, ...ledger, watchdogMs: opts.watchdogMs ?? scenario.watchdogMs, progress });
+    if (closeHung(watch, layout.eventsFile)) await captureParkedAt(layout.eventsFile, watch.verdictAt);
+    afterIdle = await watchOrphans({ w: watch, scenario, layout, ...ledger, progress });
+  } catch (e) {
+    if (e instanceof KitError && e.exitCode === 2) {
+      await stack.teardown();
+      throw e;
+    }
+    abortReason = `run failed: ${(e as Error).message}`;
+  } finally {
+    await stack.teardown();
+  }
+  return buildResult({ scenario, install, layout, network: stack.net.mode, watch, abortReason, afterIdle, wallMinusMonoMs });
+}

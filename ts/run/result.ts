@@ -1,0 +1,110 @@
+/**
+ * Phase 6, the result: judge the run from its timeline and the ledger alone
+ * (ts/verdict/), apply the verify checks, and lay out the evidence (timeline relative to
+ * the hangup, sockets, SIP call, parked capture) as results.json's RunResult.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FORCED_CLOSE_BOUND_MS } from '../config.js';
+import { toParkedReport } from '../contract/parked.js';
+import type { LedgerSocket, RunResult, RuntimeInstall, SipCall } from '../contract/results.js';
+import { readEvents, type TimelineEvent } from '../observe/events.js';
+import { sipLogEvents } from '../observe/sip-log.js';
+import type { Scenario } from '../scenario/spec.js';
+import { judge, matches, parkedIn, verifyChecks } from '../verdict/index.js';
+import type { RunLayout } from './layout.js';
+import { PARKED_CAPTURE_MS } from './parked.js';
+import type { CloseWatch } from './watch.js';
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export interface ResultInput {
+  scenario: Scenario;
+  install: RuntimeInstall;
+  layout: RunLayout;
+  network: 'netns' | 'host';
+  /** null when the run stopped before the watch (a caller or worker failure); `abortReason` says why. */
+  watch: CloseWatch | null;
+  abortReason?: string;
+  /** The sockets after the 2007 watch, when there was one. */
+  afterIdle: LedgerSocket[] | null;
+  /** `Date.now() - monotonicMs()` at the start, so wall-clock log lines (livekit-sip) join the timeline. */
+  wallMinusMonoMs: number;
+}
+
+/** Builds the RunResult and writes it as `<run>/result.json`. */
+export function buildResult(i: ResultInput): RunResult {
+  const { scenario, install, layout, watch } = i;
+  const hangupAt = watch?.hangupAt ?? null;
+  const verdictAt = watch?.verdictAt ?? null;
+  const sockets = watch?.sockets ?? [];
+  const events = readEvents(layout.eventsFile);
+  const atVerdict = verdictAt === null ? events : events.filter((e) => e.t <= verdictAt);
+  const v = judge({ events: atVerdict, sockets, hangupAt, abortReason: i.abortReason ?? watch?.abortReason });
+  const ref = hangupAt ?? events[0]?.t ?? 0;
+  const finalSockets = i.afterIdle ?? sockets;
+  const sttAfterHangup = hangupAt === null ? [] : finalSockets.filter((s) => s.kind === 'stt' && s.openedAt > hangupAt);
+  const idleErrors = finalSockets.reduce((n, s) => n + s.errorsSent.filter((c) => c === 2007).length, 0);
+  const sttErrors = events.filter((e) => e.ev === 'stt.error' && (hangupAt === null || e.t >= hangupAt));
+  const { sipCall, sipEvents } = sipEvidence(scenario, layout, events, hangupAt, i.wallMinusMonoMs);
+  const timeline = [...events, ...socketEvents(finalSockets), ...sipEvents].sort((a, b) => a.t - b.t);
+  const shutdownCallbackRan = hangupAt !== null && atVerdict.some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt);
+  const failedChecks = verifyChecks({ variant: install.variant, wedgeWhere: scenario.wedge.where, verdict: v.verdict, closeMs: v.closeMs, shutdownCallbackRan, boundMs: FORCED_CLOSE_BOUND_MS });
+  const expected = scenario.expect[install.variant];
+  const hung = v.verdict === 'hang';
+  const result: RunResult = {
+    scenario: scenario.name,
+    runtime: install.runtime,
+    runtimeVersion: install.version,
+    variant: install.variant,
+    caller: scenario.caller.kind,
+    verdict: v.verdict,
+    expected,
+    matched: matches(v.verdict, expected, failedChecks),
+    reason: (failedChecks.length ? `${v.reason}; but ${failedChecks.join('; ')}` : v.reason) + (watch?.hangupError ? ` (the caller's hangup reported: ${watch.hangupError})` : ''),
+    shutdownCallbackRan,
+    failedChecks,
+    closeMs: v.closeMs,
+    closeEvent: v.closeEvent,
+    openSocketsAfterClose: v.openSocketsAfterClose,
+    gatewayReconnects: sttAfterHangup.length,
+    idleErrorsAfterHangup: idleErrors,
+    sttErrorsAfterHangup: sttErrors.map((e) => e.data ?? {}),
+    // The parked capture arrives just after the verdict (SIGUSR2 is sent at it).
+    parkedAfter: hung ? parkedIn(verdictAt === null ? events : events.filter((e) => e.t <= verdictAt + PARKED_CAPTURE_MS + 500), v.lastEvent) : null,
+    parked: hung && verdictAt !== null ? toParkedReport(events.filter((e) => e.ev === 'parked' && e.t >= verdictAt).at(-1)?.data) : null,
+    network: i.network,
+    sipCall,
+    hangupToVerdictMs: hangupAt !== null && verdictAt !== null ? Math.round(verdictAt - hangupAt) : null,
+    timeline: timeline.map((e) => ({ t: round1(e.t - ref), ev: e.ev, runtime: e.runtime, data: e.data })),
+    sockets: finalSockets.map((s) => ({ ...s, openedAt: round1(s.openedAt - ref), closedAt: s.closedAt === null ? null : round1(s.closedAt - ref) })),
+    logsDir: layout.logsDir,
+  };
+  writeFileSync(join(layout.dir, 'result.json'), JSON.stringify(result, null, 2));
+  return result;
+}
+
+/** The ledger's sockets as `socket.open`/`socket.close` timeline events (runtime `gateway`). */
+function socketEvents(sockets: LedgerSocket[]): TimelineEvent[] {
+  return sockets.flatMap((s) => [
+    { t: s.openedAt, ev: 'socket.open', runtime: 'gateway' as const, data: { id: s.id, kind: s.kind } },
+    ...(s.closedAt !== null ? [{ t: s.closedAt, ev: 'socket.close', runtime: 'gateway' as const, data: { id: s.id, kind: s.kind, code: s.closeCode, by: s.closedBy, errorsSent: s.errorsSent } }] : []),
+  ]);
+}
+
+/**
+ * SIP evidence: the call's state as the agent saw it when the caller left (the sip.*
+ * participant attributes of `participant.disconnected`) and livekit-sip's own log lines
+ * for that call, on the same clock. Nothing for a WebRTC caller.
+ */
+function sipEvidence(scenario: Scenario, layout: RunLayout, events: TimelineEvent[], hangupAt: number | null, wallMinusMonoMs: number): { sipCall: SipCall | null; sipEvents: TimelineEvent[] } {
+  if (scenario.caller.kind === 'webrtc') return { sipCall: null, sipEvents: [] };
+  const left = events.find((e) => e.ev === 'participant.disconnected' && e.t >= (hangupAt ?? 0));
+  const attributes = (left?.data?.sip ?? {}) as Record<string, string>;
+  const callId = attributes['sip.callID'] ?? null;
+  const sipEvents = sipLogEvents(join(layout.logsDir, 'livekit-sip.log'), wallMinusMonoMs, callId);
+  return {
+    sipCall: { callId, callStatus: attributes['sip.callStatus'] ?? null, disconnectReason: (left?.data?.reason as string | undefined) ?? null, attributes, livekitSipLines: sipEvents.length },
+    sipEvents,
+  };
+}
