@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeReports } from '../ts/report/index.js';
 import { chromiumPath, chromiumVersion } from '../ts/report/steps.js';
-import type { ResultsFile } from '../ts/report/results.js';
+import { readResultsFile, type ResultsFile } from '../ts/report/results.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/report/run');
 const CHROMIUM = chromiumPath();
@@ -31,7 +31,7 @@ describe.skipIf(!!skipReason)(`report.html in headless Chromium${skipReason ? ` 
 
   it('renders the matrix and one timeline per scenario, self-contained, and screenshots', async () => {
     cpSync(FIXTURE, dir, { recursive: true });
-    const res = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsFile;
+    const res = readResultsFile(join(dir, 'results.json'));
     await writeReports(dir, res);
     const scenarios = [...new Set(res.runs.map((r) => r.scenario))];
 

@@ -16,7 +16,7 @@ import { renderHtml } from '../ts/report/html.js';
 import { renderJunit } from '../ts/report/junit.js';
 import { makeRedactor, redact, redactJson, type Redactor } from '../ts/report/redact.js';
 import { readPatchInfo } from '../ts/report/model.js';
-import type { ResultsFile } from '../ts/report/results.js';
+import { readResultsFile, type ResultsFile } from '../ts/report/results.js';
 import type { RunResult } from '../ts/contract/results.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/report/run');
@@ -28,7 +28,7 @@ function fixtureCopy(): { dir: string; res: ResultsFile } {
   const dir = mkdtempSync(join(tmpdir(), 'closekit-report-'));
   tmps.push(dir);
   cpSync(FIXTURE, dir, { recursive: true });
-  return { dir, res: JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsFile };
+  return { dir, res: readResultsFile(join(dir, 'results.json')) };
 }
 
 function walk(dir: string): string[] {

@@ -1,6 +1,6 @@
 /**
  * kit <doctor|setup|repro|verify|report|where|bench>: the closekit command line.
- * Exit codes (ARCHITECTURE.md): 0 every run matched its expectation, 1 one did not,
+ * Exit codes (README): 0 every run matched its expectation, 1 one did not,
  * 2 bad input or a component that could not start (reason on stderr).
  */
 import { Command, InvalidArgumentError } from 'commander';

@@ -42,15 +42,6 @@ export const PATCHES_DIR = join(ROOT, 'patches');
 export const LIVEKIT_SERVER_BIN = join(BIN_DIR, 'livekit-server');
 export const LIVEKIT_SIP_BIN = join(BIN_DIR, 'livekit-sip');
 
-/**
- * Go build caches. Module and build caches live in the user's Go cache (shared between
- * clones, so a second clone does not re-download); the binaries land in `.kit/bin`.
- */
-export const GO_ENV = {
-  GOBIN: BIN_DIR,
-  GOFLAGS: '-mod=mod',
-};
-
 /** The run network: each run gets 198.18.<n>.0/24; .1 is the host end, .2 the namespace end. */
 export const NET = {
   prefix: '198.18',
@@ -69,5 +60,4 @@ export const PORTS = {
   sip: 5060,
   sipRtpStart: 20000,
   sipRtpEnd: 20100,
-  events: 7910,
 };

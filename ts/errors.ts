@@ -1,7 +1,7 @@
 /**
  * KitError: a failure the user can fix. The CLI prints `message` and `fix` on stderr and
- * exits with `exitCode` (2 for bad input or a component that could not start, per the
- * ARCHITECTURE exit-code contract).
+ * exits with `exitCode` (2 for bad input or a component that could not start: the kit's
+ * exit-code contract, README "Exit codes").
  */
 export class KitError extends Error {
   readonly exitCode: number;

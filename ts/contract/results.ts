@@ -1,5 +1,5 @@
 /**
- * results.json (ARCHITECTURE.md "Contracts"): what one run of the matrix produced, the file
+ * results.json (README "What you get"): what one run of the matrix produced, the file
  * every reporter reads and `kit report` re-renders from alone. Also the axes of the
  * matrix: runtimes, variants, verdicts.
  */

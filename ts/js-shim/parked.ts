@@ -1,7 +1,7 @@
 /**
  * What every task of a live AgentSession is waiting on, from inside the job process: the
- * JS side of the `parked` event (issue 7). Python mirror: python-shim/closekit_shim/
- * instrument.py `task_stacks` (there an asyncio task's await chain can be walked; here it
+ * JS side of the `parked` event (shape: ts/contract/parked.ts). Python mirror: python-shim/closekit_shim/
+ * parked.py `capture_parked` (there an asyncio task's await chain can be walked; here it
  * cannot, see "Limits").
  *
  * Report shape (`captureParked()`, emitted as `parked` on SIGUSR2 by instrument.ts):

@@ -20,7 +20,7 @@
 import { execa } from 'execa';
 import { cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PATCHES_DIR, RUNTIMES_DIR } from '../config.js';
+import { PATCHES_DIR } from '../config.js';
 import { KitError } from '../errors.js';
 import { ensurePyRuntime, pyRuntimeDir, type PyRuntime } from '../runtimes/py/install.js';
 import { applyPatchesAtomic } from './apply.js';
@@ -113,6 +113,3 @@ export async function buildPatchedPyRuntime(
     throw e;
   }
 }
-
-/** `RUNTIMES_DIR/py`, for callers that list the Python runtimes. */
-export const PY_RUNTIMES_DIR = join(RUNTIMES_DIR, 'py');

@@ -65,8 +65,16 @@ export function writeResults(res: ResultsFile, reportsDir = REPORTS_DIR): string
 export function readResults(runId: string, reportsDir = REPORTS_DIR): ResultsFile {
   const file = join(reportsDir, runId, 'results.json');
   if (!existsSync(file)) throw new KitError(`no results for run "${runId}" (${file})`, { fix: 'run `make repro` first, or pass an id from reports/' });
+  return readResultsFile(file);
+}
+
+/**
+ * Read one results.json by path, each run's `parked` checked into the one ParkedReport
+ * shape (results written before it had one shape stored an array of captures; a JS
+ * capture may omit `tasks`). @throws SyntaxError when the file is not JSON.
+ */
+export function readResultsFile(file: string): ResultsFile {
   const res = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
-  // Results written before the parked capture had one shape stored an array of captures.
   for (const r of res.runs) r.parked = toParkedReport(r.parked);
   return res;
 }

@@ -111,7 +111,7 @@ export async function ensureJsRuntime(version: string, opts: { patched?: boolean
   const dir = jsRuntimeDir(version, opts);
   if (opts.patched) {
     if (!isJsRuntimeComplete(dir, version)) {
-      throw new KitError(`the patched agents-js runtime ${dir} does not exist`, {
+      throw new KitError(`the patched agents-js runtime ${dir} does not exist: build it from patches/ with kit verify or kit where js --patched`, {
         fix: 'build it from patches/ with `kit where js --patched` (or run `kit verify`)',
       });
     }
