@@ -45,9 +45,17 @@ program
   .command('setup')
   .description('install everything the stack needs into .kit/ (idempotent)')
   .option('--only <features>', 'core,sip,py,report', list(['core', 'sip', 'py', 'report']))
-  .action(async (o: { only?: Array<'core' | 'sip' | 'py' | 'report'> }) => {
+  .option('--patched', 'also build the patched installs of the pinned versions from patches/')
+  .action(async (o: { only?: Array<'core' | 'sip' | 'py' | 'report'>; patched?: boolean }) => {
     const { setup } = await import('./setup.js');
     await setup({ features: o.only });
+    if (o.patched) {
+      const { RUNTIMES } = await import('./matrix/runtimes.js');
+      for (const id of RUNTIME_IDS) {
+        const inst = await RUNTIMES[id].patch(RUNTIMES[id].defaultVersion);
+        console.error(`patched ${RUNTIMES[id].label} ${inst.version}: ${RUNTIMES[id].where(inst.version, 'patched')}`);
+      }
+    }
   });
 
 interface MatrixCli {
@@ -110,7 +118,7 @@ program
 
 program
   .command('where')
-  .description('print the @livekit/agents package root (js) or the venv python (py) the workers use')
+  .description('print the @livekit/agents package root (js) or the venv python (py) the workers use; reads only (exit 2 naming the build command when missing)')
   .argument('<runtime>', 'js or py')
   .option('--patched', 'the patched install')
   .option('--js-version <version>', '@livekit/agents version', VERSIONS.agentsJs)
@@ -119,7 +127,7 @@ program
     const { where } = await import('./matrix/index.js');
     const rt = RUNTIME_IDS.find((id) => id === runtime);
     if (!rt) throw new KitError(`unknown runtime "${runtime}"`, { fix: `use one of: ${RUNTIME_IDS.map((id) => `kit where ${id}`).join(', ')}` });
-    console.log(await where(rt, { patched: !!o.patched, version: versionsOf(o)[rt] }));
+    console.log(where(rt, { patched: !!o.patched, version: versionsOf(o)[rt] }));
   });
 
 program

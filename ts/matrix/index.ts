@@ -37,12 +37,11 @@ export interface MatrixOptions {
 }
 
 /**
- * `kit where`: the package root (js) or the venv python (py) the workers use, installing or
- * building it (the patched one from patches/) when missing.
- * @throws KitError (exit 2) as resolveInstall.
+ * `kit where`: the package root (js) or the venv python (py) the workers use. Reads only.
+ * @throws KitError (exit 2) naming the command that builds it when it does not exist.
  */
-export async function where(runtime: Runtime, o: { patched: boolean; version: string }): Promise<string> {
-  return RUNTIMES[runtime].where(await resolveInstall(runtime, o.patched ? 'patched' : 'unpatched', o.version));
+export function where(runtime: Runtime, o: { patched: boolean; version: string }): string {
+  return RUNTIMES[runtime].where(o.version, o.patched ? 'patched' : 'unpatched');
 }
 
 function selectScenarios(o: MatrixOptions): Scenario[] {

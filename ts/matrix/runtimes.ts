@@ -4,12 +4,15 @@
  * in the kit branches on the runtime; a new way to run a worker (a container, another
  * version scheme) is one more entry or one option of an entry, not a new branch.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { VERSIONS } from '../config.js';
 import { RUNTIME_NAMES, type Runtime, type RuntimeInstall, type Variant } from '../contract/results.js';
-import { buildPatchedJsRuntime } from '../patch/js.js';
-import { buildPatchedPyRuntime } from '../patch/py.js';
-import { agentsRootOf, ensureJsRuntime, startJsWorker } from '../runtimes/js/index.js';
-import { ensurePyRuntime, startPyWorker } from '../runtimes/py/index.js';
+import { KitError } from '../errors.js';
+import { buildPatchedJsRuntime, JS_PATCHED_MARKER } from '../patch/js.js';
+import { buildPatchedPyRuntime, PY_PATCHED_MARKER } from '../patch/py.js';
+import { agentsRootOf, ensureJsRuntime, isJsRuntimeComplete, jsRuntimeDir, startJsWorker } from '../runtimes/js/index.js';
+import { ensurePyRuntime, isPyRuntimeComplete, pyRuntimeDir, startPyWorker, wherePy } from '../runtimes/py/index.js';
 import type { WorkerChild, WorkerOptions, WorkerSpawner } from '../runtimes/worker.js';
 import { jsUpstreamChecks, pyUpstreamChecks, type UpstreamPart } from './upstream.js';
 
@@ -33,8 +36,20 @@ export interface RuntimeEntry {
   startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
   /** Upstream's own tests and the regression test, unpatched vs patched. Slow: minutes. */
   upstreamTests(unpatched: RuntimeInstall, patched: RuntimeInstall): Promise<UpstreamPart>;
-  /** What `kit where <id> [--patched]` prints for an install: the package root (js) or the venv python (py). */
-  where(install: RuntimeInstall): string;
+  /**
+   * What `kit where <id> [--patched]` prints: the package root (js) or the venv python (py)
+   * of an install that exists. Reads only: never installs or rebuilds (a running worker may
+   * be using those files).
+   * @throws KitError (exit 2) naming the command that builds it when it does not exist.
+   */
+  where(version: string, variant: Variant): string;
+}
+
+/** The command that builds a missing install: setup for the pins, a repro for another version. */
+function notBuilt(runtime: Runtime, version: string, variant: Variant, dir: string): KitError {
+  const pinned = version === RUNTIMES[runtime].defaultVersion;
+  const build = pinned ? (variant === 'patched' ? 'kit setup --patched' : 'kit setup') : `kit ${variant === 'patched' ? 'verify' : 'repro'} -r ${runtime} --${runtime}-version ${version}`;
+  return new KitError(`${RUNTIME_NAMES[runtime].long} ${version}${variant === 'patched' ? ' (patched)' : ''} is not built (${dir})`, { fix: `run \`${build}\`, which builds it` });
 }
 
 const install = (runtime: Runtime, variant: Variant, version: string, location: string): RuntimeInstall => ({ runtime, variant, version, location });
@@ -53,7 +68,12 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     },
     startWorker: (sup, inst, o) => startJsWorker(sup, { runtimeDir: inst.location, ...o }),
     upstreamTests: (u, p) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location)),
-    where: (inst) => agentsRootOf(inst.location),
+    where(version, variant) {
+      const dir = jsRuntimeDir(version, { patched: variant === 'patched' });
+      const built = isJsRuntimeComplete(dir, version) && (variant === 'unpatched' || existsSync(join(dir, JS_PATCHED_MARKER)));
+      if (!built) throw notBuilt('js', version, variant, dir);
+      return agentsRootOf(dir);
+    },
   },
   py: {
     id: 'py',
@@ -67,7 +87,12 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     },
     startWorker: (sup, inst, o) => startPyWorker(sup, { python: inst.location, ...o }),
     upstreamTests: (u, p) => pyUpstreamChecks(u.location, p.location),
-    where: (inst) => inst.location,
+    where(version, variant) {
+      const dir = pyRuntimeDir(version, { patched: variant === 'patched' });
+      const built = isPyRuntimeComplete(version, dir) && (variant === 'unpatched' || existsSync(join(dir, PY_PATCHED_MARKER)));
+      if (!built) throw notBuilt('py', version, variant, dir);
+      return wherePy(version, { patched: variant === 'patched' });
+    },
   },
 };
 

@@ -18,6 +18,9 @@ import { PATCHES_DIR, RUNTIMES_DIR } from '../config.js';
 import { KitError } from '../errors.js';
 import { applyPatchesAtomic } from './apply.js';
 
+/** Written into a patched runtime dir last: what was applied (its presence marks a complete patched copy). */
+export const JS_PATCHED_MARKER = 'closekit-patched.json';
+
 export interface PatchedJsRuntime {
   /** The patched npm project, `.kit/runtimes/js/<version>-patched`. */
   dir: string;
@@ -151,7 +154,7 @@ export async function buildPatchedJsRuntime(
       }
     }
     writeFileSync(
-      join(tmp, 'closekit-patched.json'),
+      join(tmp, JS_PATCHED_MARKER),
       JSON.stringify({ version, patches: patches.map((p) => relative(PATCHES_DIR, p)), changedFiles, rebuilt }, null, 2) + '\n',
     );
     // Swap into place: move an older patched copy aside first so `dest` is never half-written.
