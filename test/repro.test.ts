@@ -59,6 +59,69 @@ describe(`agents-js ${VERSIONS.agentsJs} unpatched`, () => {
   });
 });
 
+/** Starts `bin/kit.mjs repro` on the tool wedge with its own reports dir; resolves once the worker is parked on the wedge. */
+async function reproParkedOnWedge(): Promise<{ child: ReturnType<typeof spawn>; reports: string; ns: string[] }> {
+  const reports = mkdtempSync(join(tmpdir(), 'ck-sig-'));
+  const before = new Set(kitNamespaces());
+  const child = spawn(process.execPath, [join(ROOT, 'bin/kit.mjs'), 'repro', '-r', 'js', '-s', 'hangup-tool-wedge'], {
+    cwd: ROOT,
+    env: { ...process.env, CLOSEKIT_REPORTS_DIR: reports },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const deadline = Date.now() + 90_000;
+  let events: ReturnType<typeof readEvents> = [];
+  while (Date.now() < deadline) {
+    const runs = join(reports, readdirSync(reports).find((d) => d !== 'latest') ?? 'none', 'runs');
+    if (existsSync(runs)) {
+      const d = readdirSync(runs)[0];
+      if (d) events = readEvents(join(runs, d, 'events.jsonl'));
+    }
+    if (events.some((e) => e.ev === 'wedge.entered')) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(events.some((e) => e.ev === 'wedge.entered')).toBe(true);
+  return { child, reports, ns: kitNamespaces().filter((n) => !before.has(n) && ours(n, reports)) };
+}
+
+/** Processes whose command line names `reports` (the kit, its stack, its worker). */
+function procsOf(reports: string): string[] {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(reports));
+}
+
+// Other runs may share the machine: ours is the namespace whose processes carry our reports dir.
+function ours(ns: string, reports: string): boolean {
+  return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .some((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(reports);
+      } catch {
+        return false;
+      }
+    });
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return cond();
+}
+
+describe('SIGKILL of the bin/kit.mjs wrapper mid-scenario', () => {
+  it('the kit process notices, tears its stack down and exits; no process or namespace is left', async () => {
+    const { child, reports, ns } = await reproParkedOnWedge();
+    expect(ns.length).toBe(1);
+    // A wrapper killed with SIGKILL cannot forward anything: the kit must notice on its own.
+    process.kill(child.pid!, 'SIGKILL');
+    expect(await until(() => procsOf(reports).length === 0, 15_000), procsOf(reports).join('\n')).toBe(true);
+    expect(await until(() => !kitNamespaces().some((n) => ns.includes(n)), 5_000)).toBe(true);
+  });
+});
+
 describe('Ctrl-C mid-scenario', () => {
   it('leaves no process, port or namespace behind', async () => {
     const reports = mkdtempSync(join(tmpdir(), 'ck-sigint-'));

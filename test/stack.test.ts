@@ -3,12 +3,13 @@
  * Needs root (ip netns) and `.kit/bin/livekit-server` (make setup).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LIVEKIT_SERVER_BIN, ROOT } from '../ts/config.js';
 import { KitError } from '../ts/errors.js';
 import { keysMap, newKeyPair } from '../ts/stack/keys.js';
@@ -73,12 +74,34 @@ describe.skipIf(!canRun)('run network', () => {
 });
 
 describe.skipIf(process.getuid?.() !== 0)('run network without privileges', () => {
-  // Runs the probe as user nobody, where `ip netns add` is not permitted.
+  // Runs the probe as user nobody, where `ip netns add` is not permitted. nobody cannot read
+  // a clone under a private home (/root is 0700), so the probe runs from one file bundled
+  // (esbuild) into a folder it can read, whatever the clone path and the umask.
+  let probeDir = '';
+  beforeAll(async () => {
+    probeDir = mkdtempSync(join(tmpdir(), 'ck-probe-'));
+    chmodSync(probeDir, 0o755);
+    const outfile = join(probeDir, 'netns-probe.mjs');
+    await build({
+      entryPoints: [join(ROOT, 'test/fixtures/netns-probe.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      // CommonJS dependencies inside an ESM bundle still call require().
+      banner: { js: "import { createRequire as __ckRequire } from 'node:module'; const require = __ckRequire(import.meta.url);" },
+      logLevel: 'error',
+    });
+    chmodSync(outfile, 0o644);
+  });
+  afterAll(() => rmSync(probeDir, { recursive: true, force: true }));
+
   function probe(...args: string[]): Record<string, unknown> {
-    const out = execFileSync(SETPRIV, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', join(ROOT, 'test/fixtures/netns-probe.ts'), ...args], {
-      cwd: ROOT,
+    const out = execFileSync(SETPRIV, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(probeDir, 'netns-probe.mjs'), ...args], {
+      cwd: probeDir,
       encoding: 'utf8',
-      env: { ...process.env, HOME: tmpdir() },
+      env: { ...process.env, HOME: probeDir },
     });
     return JSON.parse(out.trim().split('\n').pop()!) as Record<string, unknown>;
   }

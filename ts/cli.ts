@@ -65,6 +65,7 @@ interface MatrixCli {
   pyVersion: string;
   caller?: string[];
   watchdogMs?: number;
+  json?: boolean;
 }
 
 /** The per-runtime version options, keyed by runtime id. */
@@ -77,6 +78,7 @@ function matrixOptions(cmd: Command): Command {
     .option('--js-version <version>', '@livekit/agents version', VERSIONS.agentsJs)
     .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
     .option('--caller <kinds>', 'only scenarios with these caller kinds: webrtc,sip-inbound,sip-outbound', list(['webrtc', 'sip-inbound', 'sip-outbound', 'sip']))
+    .option('--json', 'print the summary (run id, per run verdict / expected / matched, exit code) as JSON on stdout; progress stays on stderr')
     .option('--watchdog-ms <ms>', 'override every scenario watchdog (ms)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
@@ -142,12 +144,32 @@ program
     await bench(what, o);
   });
 
+dieWithParent();
+
 program.parseAsync(process.argv).catch((e: unknown) => {
+  const json = process.argv.includes('--json');
   if (e instanceof KitError) {
     console.error(`kit: ${e.message}`);
     if (e.fix) console.error(`fix: ${e.fix}`);
+    if (json) console.log(JSON.stringify({ exitCode: e.exitCode, error: e.message, fix: e.fix ?? null }, null, 2));
     process.exit(e.exitCode);
   }
   console.error(e);
+  if (json) console.log(JSON.stringify({ exitCode: 2, error: String((e as Error)?.message ?? e), fix: null }, null, 2));
   process.exit(2);
 });
+
+/**
+ * The kit dies with whoever started it (bin/kit.mjs, a shell, a CI step): when the parent
+ * is gone (even by SIGKILL, which it cannot forward) this process is re-parented, and it
+ * sends itself SIGTERM, so a running stack is torn down (the supervisor's handler, exit
+ * 143) instead of the rest of the matrix running unattended. Polled every 250 ms: Linux
+ * has no portable parent-death notice for a Node process.
+ */
+function dieWithParent(): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+  }, 250).unref();
+}

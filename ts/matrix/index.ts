@@ -4,7 +4,7 @@
  * table and returns the exit code (0 all matched, 1 one did not).
  */
 import { join } from 'node:path';
-import { Listr } from 'listr2';
+import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import { REPORTS_DIR } from '../config.js';
 import { RUNTIME_IDS, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
 import { KitError } from '../errors.js';
@@ -32,8 +32,10 @@ export interface MatrixOptions {
   reportsDir?: string;
   /** kit verify: also run upstream's voice tests and both regression tests, unpatched vs patched. */
   upstreamTests?: boolean;
-  /** Print the table and progress (default true). */
+  /** Print nothing (tests): no progress, no table. */
   quiet?: boolean;
+  /** The summary as JSON on stdout (MatrixSummary); progress and the tables go to stderr. */
+  json?: boolean;
 }
 
 /**
@@ -85,7 +87,14 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
         },
       })),
     ),
-    { concurrent: false, exitOnError: true, registerSignalListeners: false, renderer: o.quiet ? 'silent' : process.stderr.isTTY ? 'default' : 'simple', },
+    {
+      concurrent: false,
+      exitOnError: true,
+      registerSignalListeners: false,
+      // Progress is for people, on stderr; with --json stdout carries only the summary.
+      renderer: o.quiet ? 'silent' : process.stderr.isTTY && !o.json ? 'default' : 'simple',
+      rendererOptions: { logger: new ListrLogger({ processOutput: new ProcessOutput(process.stderr, process.stderr) }) },
+    },
   );
   await tasks.run();
 
@@ -107,13 +116,40 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   );
   const { writeReports } = await import('../report/index.js');
   const { files } = await writeReports(runDir, readResults(runId, reportsDir));
+  const exitCode = runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
   if (!o.quiet) {
-    console.log(renderTable(runs));
+    const out = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
+    out(renderTable(runs));
     const pt = renderParity(par);
-    if (pt) console.log(`\n${pt}`);
-    if (upstream) console.log(`\n${renderUpstreamChecks(upstream)}`);
-    console.log(`\nresults: ${file}`);
-    console.log(`reports: ${files.filter((f) => !f.startsWith('patches/')).map((f) => join(runDir, f)).join(', ')}`);
+    if (pt) out(`\n${pt}`);
+    if (upstream) out(`\n${renderUpstreamChecks(upstream)}`);
+    out(`\nresults: ${file}`);
+    out(`reports: ${files.filter((f) => !f.startsWith('patches/')).map((f) => join(runDir, f)).join(', ')}`);
   }
-  return runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
+  if (o.json) console.log(JSON.stringify(summarize(runId, o.command, exitCode, file, runs, upstream), null, 2));
+  return exitCode;
+}
+
+/** What `--json` prints: enough for a CI script to gate on, with the file that holds the rest. */
+export interface MatrixSummary {
+  runId: string;
+  command: string;
+  /** The kit's exit code: 0 every run matched, 1 one did not. */
+  exitCode: number;
+  /** results.json of the run (everything else: timelines, sockets, parked captures). */
+  results: string;
+  runs: Array<Pick<RunResult, 'scenario' | 'runtime' | 'runtimeVersion' | 'variant' | 'caller' | 'verdict' | 'expected' | 'matched' | 'closeMs' | 'openSocketsAfterClose' | 'reason'>>;
+  /** kit verify: the upstream-test rules that failed (empty when all held or not run). */
+  upstreamProblems: string[];
+}
+
+export function summarize(runId: string, command: string, exitCode: number, results: string, runs: RunResult[], upstream?: UpstreamChecks): MatrixSummary {
+  return {
+    runId,
+    command,
+    exitCode,
+    results,
+    runs: runs.map((r) => ({ scenario: r.scenario, runtime: r.runtime, runtimeVersion: r.runtimeVersion, variant: r.variant, caller: r.caller, verdict: r.verdict, expected: r.expected, matched: r.matched, closeMs: r.closeMs, openSocketsAfterClose: r.openSocketsAfterClose, reason: r.reason })),
+    upstreamProblems: upstream?.problems ?? [],
+  };
 }
