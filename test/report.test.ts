@@ -5,7 +5,7 @@
  * bundle checks out, and nothing planted in logs/timelines leaks past the redaction.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -212,18 +212,37 @@ describe('redaction', () => {
     for (const f of forbidden) expect(text, `planted ${f} reaches the unredacted output`).toContain(f.replace(/&/g, '&amp;'));
   });
 
-  it('no planted secret, address, number, path or host survives in any report file', async () => {
-    const { dir, res } = planted_run();
-    const { files } = await writeReports(dir, res, { root: ROOT_FAKE, hostname: planted.hostname });
-    const reportFiles = walk(dir).filter((p) => files.includes(relative(dir, p)) && !p.endsWith('.patch'));
-    expect(reportFiles.map((p) => relative(dir, p)).sort()).toEqual(['issue-agents-js.md', 'issue-agents.md', 'junit.xml', 'patches/README.md', 'patches/SHA256SUMS', 'report.html']);
-    for (const p of reportFiles) {
-      const text = readFileSync(p, 'utf8');
-      for (const f of forbidden) expect(text.includes(f), `${relative(dir, p)} leaks ${f}`).toBe(false);
+  it('no planted secret, address, number, path or host survives in any file under the reports folder, results.json and the run copies included', async () => {
+    const { dir: raw, res } = planted_run();
+    // The run's own key pair, known to the kit by value (its gateway-keys.json).
+    const runKeys = { apiKey: 'ckpy9f8e7d6c', apiSecret: 'Qw3eRt5yUi7oPa9sDf2gHj4kLz6xCv8bNm1Lk3Jh5Gf' };
+    // Raw-only files a run holds: its keys and the generated server config; and a timeline line.
+    for (const r of res.runs.filter((x) => x.verdict === 'hang')) {
+      const sub = join(raw, 'runs', `${r.scenario}.${r.runtime}.${r.variant}`);
+      writeFileSync(join(sub, 'gateway-keys.json'), JSON.stringify({ py: runKeys }));
+      writeFileSync(join(sub, 'livekit.yaml'), `keys:\n  ${runKeys.apiKey}: ${runKeys.apiSecret}\n`);
+      appendFileSync(join(sub, 'logs', `${r.runtime}-worker.log`), `registered with ${runKeys.apiKey} / ${runKeys.apiSecret}\n`);
+      appendFileSync(join(sub, 'events.jsonl'), JSON.stringify({ t: 1, ev: 'job.started', runtime: r.runtime, data: { token: planted.jwt, url: `ws://${planted.ipNs}:7880`, cwd: planted.homeUser } }) + '\n');
+    }
+    const out = mkdtempSync(join(tmpdir(), 'ck-reports-'));
+    const { files } = await writeReports(out, res, { root: ROOT_FAKE, hostname: planted.hostname, rawDir: raw });
+    const all = walk(out).map((p) => relative(out, p));
+    expect(all.sort()).toEqual([...files].sort());
+    for (const f of ['results.json', 'issue-agents-js.md', 'issue-agents.md', 'junit.xml', 'report.html', 'patches/README.md', 'patches/SHA256SUMS']) expect(all).toContain(f);
+    const hang = res.runs.find((x) => x.verdict === 'hang')!;
+    const sub = `runs/${hang.scenario}.${hang.runtime}.${hang.variant}`;
+    for (const f of ['events.jsonl', 'scenario.json', `logs/${hang.runtime}-worker.log`]) expect(all).toContain(`${sub}/${f}`);
+    // The keys and the generated configs never leave the raw folder.
+    expect(all.filter((f) => /gateway-keys\.json$|\.ya?ml$/.test(f))).toEqual([]);
+    for (const p of all.filter((f) => !f.endsWith('.patch'))) {
+      const text = readFileSync(join(out, p), 'utf8');
+      for (const f of [...forbidden, runKeys.apiKey, runKeys.apiSecret]) expect(text.includes(f), `${p} leaks ${f}`).toBe(false);
     }
     // and the placeholders say what was there
-    const md = readFileSync(join(dir, 'issue-agents.md'), 'utf8');
+    const md = readFileSync(join(out, 'issue-agents.md'), 'utf8');
     for (const ph of ['<api-key>', '<secret>', '<jwt>', '<ip>', '<phone>', '<home>', '<kit>', '<host>', 'sip:<redacted>@', 'Digest <redacted>']) expect(md, ph).toContain(ph);
+    // the redacted results.json is still results.json
+    expect(readResultsFile(join(out, 'results.json')).runs).toHaveLength(res.runs.length);
   });
 
   it('keeps what is not secret: loopback, versions, clock times, counters', () => {

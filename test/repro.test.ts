@@ -59,43 +59,56 @@ describe(`agents-js ${VERSIONS.agentsJs} unpatched`, () => {
   });
 });
 
-/** Starts `bin/kit.mjs repro` on the tool wedge with its own reports dir; resolves once the worker is parked on the wedge. */
-async function reproParkedOnWedge(): Promise<{ child: ReturnType<typeof spawn>; reports: string; ns: string[] }> {
-  const reports = mkdtempSync(join(tmpdir(), 'ck-sig-'));
+/**
+ * Starts `bin/kit.mjs repro` on the tool wedge with its own reports and raw-runs folders;
+ * resolves once the worker is parked on the wedge, with the run's namespace.
+ */
+async function reproParkedOnWedge(): Promise<{ child: ReturnType<typeof spawn>; runs: string; ns: string[] }> {
+  const reports = mkdtempSync(join(tmpdir(), 'ck-sig-reports-'));
+  const runs = mkdtempSync(join(tmpdir(), 'ck-sig-runs-'));
   const before = new Set(kitNamespaces());
   const child = spawn(process.execPath, [join(ROOT, 'bin/kit.mjs'), 'repro', '-r', 'js', '-s', 'hangup-tool-wedge'], {
     cwd: ROOT,
-    env: { ...process.env, CLOSEKIT_REPORTS_DIR: reports },
+    env: { ...process.env, CLOSEKIT_REPORTS_DIR: reports, CLOSEKIT_RUNS_DIR: runs },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const deadline = Date.now() + 90_000;
   let events: ReturnType<typeof readEvents> = [];
   while (Date.now() < deadline) {
-    const runs = join(reports, readdirSync(reports).find((d) => d !== 'latest') ?? 'none', 'runs');
-    if (existsSync(runs)) {
-      const d = readdirSync(runs)[0];
-      if (d) events = readEvents(join(runs, d, 'events.jsonl'));
+    const dir = join(runs, readdirSync(runs).find((d) => d !== 'latest') ?? 'none', 'runs');
+    if (existsSync(dir)) {
+      const d = readdirSync(dir)[0];
+      if (d) events = readEvents(join(dir, d, 'events.jsonl'));
     }
     if (events.some((e) => e.ev === 'wedge.entered')) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   expect(events.some((e) => e.ev === 'wedge.entered')).toBe(true);
-  return { child, reports, ns: kitNamespaces().filter((n) => !before.has(n) && ours(n, reports)) };
+  return { child, runs, ns: kitNamespaces().filter((n) => !before.has(n) && ours(n, runs)) };
 }
 
-/** Processes whose command line names `reports` (the kit, its stack, its worker). */
-function procsOf(reports: string): string[] {
-  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(reports));
+/** Processes whose command line names `dir` (the stack's servers read their configs from the raw run folder). */
+function procsOf(dir: string): string[] {
+  return execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir));
 }
 
-// Other runs may share the machine: ours is the namespace whose processes carry our reports dir.
-function ours(ns: string, reports: string): boolean {
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// Other runs may share the machine: ours is the namespace whose processes carry our runs dir.
+function ours(ns: string, dir: string): boolean {
   return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
     .split('\n')
     .filter(Boolean)
     .some((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(reports);
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
       } catch {
         return false;
       }
@@ -113,64 +126,27 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 
 describe('SIGKILL of the bin/kit.mjs wrapper mid-scenario', () => {
   it('the kit process notices, tears its stack down and exits; no process or namespace is left', async () => {
-    const { child, reports, ns } = await reproParkedOnWedge();
+    const { child, runs, ns } = await reproParkedOnWedge();
     expect(ns.length).toBe(1);
+    const kitPid = Number(execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n')[0]);
+    expect(alive(kitPid)).toBe(true);
     // A wrapper killed with SIGKILL cannot forward anything: the kit must notice on its own.
     process.kill(child.pid!, 'SIGKILL');
-    expect(await until(() => procsOf(reports).length === 0, 15_000), procsOf(reports).join('\n')).toBe(true);
+    expect(await until(() => !alive(kitPid), 15_000)).toBe(true);
+    expect(await until(() => procsOf(runs).length === 0, 15_000), procsOf(runs).join('\n')).toBe(true);
     expect(await until(() => !kitNamespaces().some((n) => ns.includes(n)), 5_000)).toBe(true);
   });
 });
 
 describe('Ctrl-C mid-scenario', () => {
   it('leaves no process, port or namespace behind', async () => {
-    const reports = mkdtempSync(join(tmpdir(), 'ck-sigint-'));
-    const before = new Set(kitNamespaces());
-    const child = spawn(process.execPath, [join(ROOT, 'bin/kit.mjs'), 'repro', '-r', 'js', '-s', 'hangup-tool-wedge'], {
-      cwd: ROOT,
-      env: { ...process.env, CLOSEKIT_REPORTS_DIR: reports },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // Wait for the worker to be parked on the wedge, i.e. the middle of the scenario.
-    const deadline = Date.now() + 90_000;
-    let events: ReturnType<typeof readEvents> = [];
-    while (Date.now() < deadline) {
-      const runs = join(reports, readdirSync(reports).find((d) => d !== 'latest') ?? 'none', 'runs');
-      if (existsSync(runs)) {
-        const d = readdirSync(runs)[0];
-        if (d) events = readEvents(join(runs, d, 'events.jsonl'));
-      }
-      if (events.some((e) => e.ev === 'wedge.entered')) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(events.some((e) => e.ev === 'wedge.entered')).toBe(true);
-    // Other runs may share the machine: ours is the namespace whose processes carry our reports dir.
-    const ours = (ns: string) =>
-      execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
-        .split('\n')
-        .filter(Boolean)
-        .some((pid) => {
-          try {
-            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(reports);
-          } catch {
-            return false;
-          }
-        });
-    const mid = kitNamespaces().filter((n) => !before.has(n) && ours(n));
+    const { child, runs, ns: mid } = await reproParkedOnWedge();
     expect(mid.length).toBe(1);
     // What a terminal's Ctrl-C delivers to the kit (bin/kit.mjs forwards it to the CLI).
     process.kill(child.pid!, 'SIGINT');
     const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     expect(code).toBe(130);
-    let left: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      left = kitNamespaces().filter((n) => mid.includes(n));
-      if (!left.length) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(left).toEqual([]);
-    const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(reports));
-    expect(procs).toEqual([]);
+    expect(await until(() => !kitNamespaces().some((n) => mid.includes(n)), 5_000)).toBe(true);
+    expect(procsOf(runs)).toEqual([]);
   });
 });
-

@@ -106,16 +106,15 @@ program
   .description('regenerate the reports of a run from its results.json')
   .option('--run <id>', 'run id under reports/', 'latest')
   .action(async (o: { run: string }) => {
-    const { readResults } = await import('./report/results.js');
+    const { locateRun, readResults } = await import('./report/results.js');
     const { renderTable } = await import('./report/table.js');
     const { writeReports } = await import('./report/index.js');
-    const { REPORTS_DIR } = await import('./config.js');
-    const { join } = await import('node:path');
-    const res = readResults(o.run);
-    const dir = join(REPORTS_DIR, res.runId);
-    const { files } = await writeReports(dir, res);
+    const loc = locateRun(o.run);
+    const res = readResults(loc.runId);
+    const dir = loc.reportDir;
+    const { files } = await writeReports(dir, res, { rawDir: loc.rawDir ?? dir });
     console.log(renderTable(res.runs));
-    console.log(`\nwrote ${files.length} files into ${dir}: ${files.filter((f) => !f.startsWith('patches/')).join(', ')}, patches/`);
+    console.log(`\nwrote ${files.length} files into ${dir}: ${files.filter((f) => !f.startsWith('patches/') && !f.startsWith('runs/')).join(', ')}, patches/${loc.rawDir ? ', runs/ (redacted copies)' : ''}`);
   });
 
 program

@@ -35,6 +35,9 @@ export const FORCED_CLOSE_BOUND_MS = 5_000;
 export const KIT_DIR = process.env.CLOSEKIT_KIT_DIR ? resolve(process.env.CLOSEKIT_KIT_DIR) : join(ROOT, '.kit');
 export const BIN_DIR = join(KIT_DIR, 'bin');
 export const RUNTIMES_DIR = join(KIT_DIR, 'runtimes');
+/** Raw runs (keys, configs, unredacted logs and results): `.kit/runs/<run-id>/`. Never attached anywhere. */
+export const RUNS_DIR = process.env.CLOSEKIT_RUNS_DIR ? resolve(process.env.CLOSEKIT_RUNS_DIR) : join(KIT_DIR, 'runs');
+/** What may be attached to a public issue: `reports/<run-id>/`, redacted copies only. */
 export const REPORTS_DIR = process.env.CLOSEKIT_REPORTS_DIR ? resolve(process.env.CLOSEKIT_REPORTS_DIR) : join(ROOT, 'reports');
 export const SCENARIOS_DIR = join(ROOT, 'scenarios');
 export const PATCHES_DIR = join(ROOT, 'patches');

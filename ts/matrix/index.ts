@@ -5,11 +5,11 @@
  */
 import { join } from 'node:path';
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
-import { REPORTS_DIR } from '../config.js';
+import { REPORTS_DIR, RUNS_DIR } from '../config.js';
 import { RUNTIME_IDS, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
 import { KitError } from '../errors.js';
 import { parity, renderParity } from '../report/parity.js';
-import { environment, newRunId, readResults, writeResults } from '../report/results.js';
+import { environment, newRunId, pointLatest, readResults, writeResults } from '../report/results.js';
 import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
 import { loadScenarios } from '../scenario/load.js';
@@ -30,6 +30,8 @@ export interface MatrixOptions {
   command: string;
   /** Where reports go (tests use a temp dir). */
   reportsDir?: string;
+  /** Where the raw runs go (default .kit/runs). */
+  runsDir?: string;
   /** kit verify: also run upstream's voice tests and both regression tests, unpatched vs patched. */
   upstreamTests?: boolean;
   /** Print nothing (tests): no progress, no table. */
@@ -62,7 +64,10 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   const runtimes: Runtime[] = o.runtime?.length ? o.runtime : [...RUNTIME_IDS];
   const runId = newRunId();
   const reportsDir = o.reportsDir ?? REPORTS_DIR;
-  const runDir = join(reportsDir, runId);
+  const runsDir = o.runsDir ?? RUNS_DIR;
+  // The raw run (keys, configs, logs) stays in .kit/runs/<id>; reports/<id> gets redacted copies.
+  const runDir = join(runsDir, runId);
+  const reportDir = join(reportsDir, runId);
   const startedAt = new Date().toISOString();
   const log = o.quiet ? () => {} : (l: string) => console.error(l);
 
@@ -112,10 +117,11 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   }
   const file = writeResults(
     { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream },
-    reportsDir,
+    runsDir,
   );
   const { writeReports } = await import('../report/index.js');
-  const { files } = await writeReports(runDir, readResults(runId, reportsDir));
+  const { files } = await writeReports(reportDir, readResults(runId, reportsDir, runsDir), { rawDir: runDir });
+  pointLatest(reportsDir, runId);
   const exitCode = runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
   if (!o.quiet) {
     const out = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
@@ -123,10 +129,10 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     const pt = renderParity(par);
     if (pt) out(`\n${pt}`);
     if (upstream) out(`\n${renderUpstreamChecks(upstream)}`);
-    out(`\nresults: ${file}`);
-    out(`reports: ${files.filter((f) => !f.startsWith('patches/')).map((f) => join(runDir, f)).join(', ')}`);
+    out(`\nresults: ${join(reportDir, 'results.json')} (raw run: ${file})`);
+    out(`reports: ${files.filter((f) => !f.startsWith('patches/') && !f.startsWith('runs/')).map((f) => join(reportDir, f)).join(', ')}`);
   }
-  if (o.json) console.log(JSON.stringify(summarize(runId, o.command, exitCode, file, runs, upstream), null, 2));
+  if (o.json) console.log(JSON.stringify(summarize(runId, o.command, exitCode, join(reportDir, 'results.json'), runs, upstream), null, 2));
   return exitCode;
 }
 

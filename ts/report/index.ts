@@ -1,5 +1,10 @@
 /**
- * The reports of one run, written next to its results.json (reports/<run-id>/):
+ * The reports of one run (reports/<run-id>/), everything in it safe to attach to a public
+ * issue. The raw run (keys, configs, unredacted logs and results) stays in the run's raw
+ * folder (`.kit/runs/<run-id>/`); what lands in reports/ is:
+ * - results.json: a redacted copy
+ * - runs/<scenario>.<runtime>.<variant>/: redacted copies of the timeline, the result, the
+ *   scenario and the logs (never the key files or the generated configs)
  * - issue-agents-js.md, issue-agents.md: upstream issue text (issue.ts)
  * - report.html: the self-contained visual report (html.ts)
  * - junit.xml: one testcase per run (junit.ts)
@@ -27,6 +32,44 @@ export interface WriteReportsOptions {
   root?: string;
   /** Host name to redact (default: os.hostname()). */
   hostname?: string;
+  /**
+   * The raw run folder (`.kit/runs/<run-id>/`: keys, logs, per-run files) the reports are
+   * made from. Default: the reports folder itself (a folder that already holds only
+   * redacted copies); when it differs, redacted copies are written into the reports folder.
+   */
+  rawDir?: string;
+}
+
+/** Per-run files that never leave the raw folder: the run's keys and the generated server configs. */
+const RAW_ONLY = /^(gateway-keys\.json|.*\.ya?ml|.*\.pem|.*\.key)$/i;
+
+/**
+ * Redacted copies of the raw run into the reports folder: results.json (deep JSON
+ * redaction, then the string rules) and, per run, every text file but RAW_ONLY. Returns
+ * the written files relative to `reportDir`.
+ */
+function writeRedactedArtifacts(rawDir: string, reportDir: string, res: ResultsFile, red: Redactor): string[] {
+  const out: string[] = [];
+  writeAtomic(join(reportDir, 'results.json'), red(JSON.stringify(red.json(res), null, 2)));
+  out.push('results.json');
+  const runs = join(rawDir, 'runs');
+  if (!existsSync(runs)) return out;
+  const copy = (rel: string) => {
+    const from = join(runs, rel);
+    for (const e of readdirSync(from, { withFileTypes: true })) {
+      const r = join(rel, e.name);
+      if (e.isDirectory()) copy(r);
+      else if (e.isFile() && !RAW_ONLY.test(e.name)) {
+        const text = readFileSync(join(from, e.name), 'utf8');
+        if (text.includes('\u0000')) continue; // binary (a capture): not for a public issue
+        mkdirSync(join(reportDir, 'runs', rel), { recursive: true });
+        writeAtomic(join(reportDir, 'runs', r), red(text));
+        out.push(join('runs', r));
+      }
+    }
+  };
+  copy('');
+  return out;
 }
 
 /**
@@ -59,24 +102,26 @@ function writeAtomic(file: string, text: string): void {
 }
 
 /**
- * Write every report of a run into `runDir` (normally reports/<res.runId>/, next to
- * results.json). `res` is the parsed results.json; run logs and scenario specs are read
- * from `runDir/runs/<scenario>.<runtime>.<variant>/` when present (optional: reports say
- * what is missing). Returns the written files relative to runDir:
- * `issue-agents-js.md`, `issue-agents.md`, `report.html`, `junit.xml`,
- * `patches/<upstream>/*.patch`, `patches/SHA256SUMS`, `patches/README.md`.
+ * Write every report of a run into `runDir` (reports/<res.runId>/). `res` is the parsed
+ * results.json; run logs and scenario specs are read from
+ * `<rawDir>/runs/<scenario>.<runtime>.<variant>/` when present (optional: reports say what
+ * is missing). Returns the written files relative to runDir: the redacted copies (when
+ * `rawDir` is another folder), `issue-agents-js.md`, `issue-agents.md`, `report.html`,
+ * `junit.xml`, `patches/<upstream>/*.patch`, `patches/SHA256SUMS`, `patches/README.md`.
  * Throws KitError (exit 2) when a patch would leak something the redaction catches;
  * fs errors propagate.
  */
 export async function writeReports(runDir: string, res: ResultsFile, opts: WriteReportsOptions = {}): Promise<{ files: string[] }> {
   mkdirSync(runDir, { recursive: true });
+  const rawDir = opts.rawDir ?? runDir;
   const patchesDir = opts.patchesDir ?? PATCHES_DIR;
-  const red: Redactor = makeRedactor({ root: opts.root ?? ROOT, hostname: opts.hostname, secrets: runSecrets(runDir) });
+  const red: Redactor = makeRedactor({ root: opts.root ?? ROOT, hostname: opts.hostname, secrets: runSecrets(rawDir) });
   const files: string[] = [];
+  if (rawDir !== runDir) files.push(...writeRedactedArtifacts(rawDir, runDir, res, red));
   // Patches first: a patch that would leak stops everything before any report is written.
   const bundle = writePatchBundle(runDir, res, { patchesDir, redact: red });
   for (const rt of RUNTIME_IDS) {
-    const md = renderIssue(rt, res, { runDir, patches: readPatchInfo(patchesDir, UPSTREAM[rt].patches), redact: red });
+    const md = renderIssue(rt, res, { runDir: rawDir, patches: readPatchInfo(patchesDir, UPSTREAM[rt].patches), redact: red });
     writeAtomic(join(runDir, UPSTREAM[rt].issueFile), red(md));
     files.push(UPSTREAM[rt].issueFile);
   }

@@ -4,11 +4,11 @@
  * closeMs, closeEvent, openSocketsAfterClose, gatewayReconnects, timeline, ... } ] }`.
  * Every run writes reports/<run-id>/results.json and points reports/latest at it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, writeFileSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { REPORTS_DIR, ROOT, VERSIONS } from '../config.js';
+import { REPORTS_DIR, ROOT, RUNS_DIR, VERSIONS } from '../config.js';
 import { KitError } from '../errors.js';
 import { toParkedReport } from '../contract/parked.js';
 import type { ResultsFile } from '../contract/results.js';
@@ -44,28 +44,69 @@ export function environment(extra: Record<string, string | null> = {}): Record<s
   };
 }
 
-/** Write results.json atomically into reports/<runId>/ and repoint reports/latest. */
-export function writeResults(res: ResultsFile, reportsDir = REPORTS_DIR): string {
-  const dir = join(reportsDir, res.runId);
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'results.json');
+/**
+ * Write results.json atomically into `<dir>/<runId>/` (the raw run: `.kit/runs/`; the
+ * reports get a redacted copy from writeReports) and repoint `<dir>/latest`.
+ * @returns the file written.
+ */
+export function writeResults(res: ResultsFile, dir = RUNS_DIR): string {
+  const runDir = join(dir, res.runId);
+  mkdirSync(runDir, { recursive: true });
+  const file = join(runDir, 'results.json');
   writeFileSync(file + '.tmp', JSON.stringify(res, null, 2));
   renameSync(file + '.tmp', file);
-  const latest = join(reportsDir, 'latest');
+  pointLatest(dir, res.runId);
+  return file;
+}
+
+/** Repoint `<dir>/latest` at `runId` (a relative symlink, so the folder can move). */
+export function pointLatest(dir: string, runId: string): void {
+  const latest = join(dir, 'latest');
   try {
     if (lstatSync(latest)) unlinkSync(latest);
   } catch {
     // no previous link
   }
-  symlinkSync(res.runId, latest);
-  return file;
+  symlinkSync(runId, latest);
 }
 
-/** Read reports/<runId>/results.json ('latest' allowed), each run's `parked` as one ParkedReport shape. Throws KitError when missing. */
-export function readResults(runId: string, reportsDir = REPORTS_DIR): ResultsFile {
-  const file = join(reportsDir, runId, 'results.json');
-  if (!existsSync(file)) throw new KitError(`no results for run "${runId}" (${file})`, { fix: 'run `make repro` first, or pass an id from reports/' });
-  return readResultsFile(file);
+/** Where one run's files are: the raw folder when this machine still has it, and its reports folder. */
+export interface RunLocation {
+  runId: string;
+  /** `.kit/runs/<run-id>/`, or null when only the reports exist (another machine's run). */
+  rawDir: string | null;
+  reportDir: string;
+}
+
+/**
+ * Finds run `runId` ('latest' allowed: the newest of the reports).
+ * @throws KitError (exit 2) when there are no results for it.
+ */
+export function locateRun(runId: string, reportsDir = REPORTS_DIR, runsDir = RUNS_DIR): RunLocation {
+  let id = runId;
+  if (runId === 'latest') {
+    try {
+      id = readlinkSync(join(reportsDir, 'latest'));
+    } catch {
+      throw new KitError(`no results for run "latest" (${join(reportsDir, 'latest')})`, { fix: 'run `make repro` first, or pass an id from reports/' });
+    }
+  }
+  const rawDir = existsSync(join(runsDir, id, 'results.json')) ? join(runsDir, id) : null;
+  const reportDir = join(reportsDir, id);
+  if (!rawDir && !existsSync(join(reportDir, 'results.json'))) {
+    throw new KitError(`no results for run "${runId}" (${join(reportDir, 'results.json')})`, { fix: 'run `make repro` first, or pass an id from reports/' });
+  }
+  return { runId: id, rawDir, reportDir };
+}
+
+/**
+ * Read a run's results.json ('latest' allowed): the raw one when this machine has it, else
+ * the redacted copy in reports/; each run's `parked` as one ParkedReport shape.
+ * @throws KitError (exit 2) when missing.
+ */
+export function readResults(runId: string, reportsDir = REPORTS_DIR, runsDir = RUNS_DIR): ResultsFile {
+  const loc = locateRun(runId, reportsDir, runsDir);
+  return readResultsFile(join(loc.rawDir ?? loc.reportDir, 'results.json'));
 }
 
 /**
