@@ -68,6 +68,39 @@ describe.skipIf(!!skipReason)(`report.html in headless Chromium${skipReason ? ` 
       // Self-contained: the page loaded nothing but itself.
       expect(requests).toEqual([url]);
 
+      // attachments/: one PNG per scenario that hung, the same SVG, looked at here: it is a
+      // PNG of the SVG's size, and not blank (the panels' colours are in it).
+      const hung = [...new Set(res.runs.filter((r) => r.verdict === 'hang').map((r) => r.scenario))];
+      expect(hung.length).toBeGreaterThan(0);
+      for (const s of hung) {
+        const png = join(dir, 'attachments', `timeline-${s}.png`);
+        expect(existsSync(png), png).toBe(true);
+        const bytes = readFileSync(png);
+        expect(bytes.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+        expect(bytes.length).toBeLessThan(10 * 1024 * 1024);
+        const svgSize = await page.locator(`svg.timeline[data-scenario="${s}"]`).evaluate((el) => [Number(el.getAttribute('width')), Number(el.getAttribute('height'))]);
+        const seen = await page.evaluate(async (b64) => {
+          const img = new Image();
+          img.src = `data:image/png;base64,${b64}`;
+          await img.decode();
+          const c = document.createElement('canvas');
+          c.width = img.naturalWidth;
+          c.height = img.naturalHeight;
+          const g = c.getContext('2d')!;
+          g.drawImage(img, 0, 0);
+          const px = g.getImageData(0, 0, c.width, c.height).data;
+          const colours = new Set<string>();
+          for (let i = 0; i < px.length; i += 4 * 97) colours.add(`${px[i]},${px[i + 1]},${px[i + 2]}`);
+          return { w: img.naturalWidth, h: img.naturalHeight, colours: colours.size };
+        }, bytes.toString('base64'));
+        expect([seen.w, seen.h], s).toEqual(svgSize);
+        expect(seen.colours, `${s}: distinct colours sampled`).toBeGreaterThan(8);
+      }
+      // and the issue text names each picture and the zip
+      const md = readFileSync(join(dir, 'issue-agents-js.md'), 'utf8') + readFileSync(join(dir, 'issue-agents.md'), 'utf8');
+      for (const s of hung) expect(md).toContain(`timeline-${s}.png`);
+      expect(md).toContain(`closekit-${res.runId}.zip`);
+
       const shot = process.env.CLOSEKIT_REPORT_SCREENSHOT ?? join(tmpdir(), `closekit-report-html-${process.pid}.png`);
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(20_000);

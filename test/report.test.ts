@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PATCHES_DIR } from '../ts/config.js';
 import { writeReports } from '../ts/report/index.js';
@@ -234,8 +235,16 @@ describe('redaction', () => {
     for (const f of ['events.jsonl', 'scenario.json', `logs/${hang.runtime}-worker.log`]) expect(all).toContain(`${sub}/${f}`);
     // The keys and the generated configs never leave the raw folder.
     expect(all.filter((f) => /gateway-keys\.json$|\.ya?ml$/.test(f))).toEqual([]);
-    for (const p of all.filter((f) => !f.endsWith('.patch'))) {
-      const text = readFileSync(join(out, p), 'utf8');
+    // Every text file, and every entry of the attachments zip (the PNGs are pictures of the redacted SVG).
+    const texts: Array<[string, string]> = all.filter((f) => !f.endsWith('.patch') && !f.endsWith('.png') && !f.endsWith('.zip')).map((f) => [f, readFileSync(join(out, f), 'utf8')]);
+    const zips = all.filter((f) => f.endsWith('.zip'));
+    expect(zips).toEqual([`attachments/closekit-${res.runId}.zip`]);
+    const entries = unzipSync(readFileSync(join(out, zips[0]!)));
+    expect(Object.keys(entries)).toContain('closekit-report/results.json');
+    expect(Object.keys(entries)).toContain('closekit-report/report.html');
+    for (const [name, data] of Object.entries(entries)) if (!name.endsWith('.patch')) texts.push([`${zips[0]}:${name}`, strFromU8(data)]);
+    expect(texts.length).toBeGreaterThan(20);
+    for (const [p, text] of texts) {
       for (const f of [...forbidden, runKeys.apiKey, runKeys.apiSecret]) expect(text.includes(f), `${p} leaks ${f}`).toBe(false);
     }
     // and the placeholders say what was there
@@ -257,6 +266,50 @@ describe('redaction', () => {
         const t = readFileSync(join(PATCHES_DIR, up, f), 'utf8');
         expect(redact(t) === t, `${up}/${f}`).toBe(true);
       }
+    }
+  });
+});
+
+describe('issue text GitHub accepts', () => {
+  const bodyOf = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
+
+  it('the fixture fits whole: no details file', async () => {
+    const { dir, res } = fixtureCopy();
+    const { files } = await writeReports(dir, res, { attachments: false });
+    for (const f of ['issue-agents-js.md', 'issue-agents.md']) expect(bodyOf(dir, f).length).toBeLessThanOrEqual(60_000);
+    expect(files.filter((f) => f.endsWith('-details.md'))).toEqual([]);
+  });
+
+  it('over the budget: the body stays within it, names the details file, and the details carry every hang section in full', async () => {
+    const { dir, res } = fixtureCopy();
+    const limit = 9_000;
+    const { files } = await writeReports(dir, res, { issueLimit: limit });
+    for (const [issue, details] of [['issue-agents-js.md', 'issue-agents-js-details.md'], ['issue-agents.md', 'issue-agents-details.md']] as const) {
+      const body = bodyOf(dir, issue);
+      expect(body.length, issue).toBeLessThanOrEqual(limit);
+      expect(body).toContain(`\`${details}\` inside \`attachments/closekit-${res.runId}.zip\``);
+      expect(files).toContain(details);
+      const rt = issue === 'issue-agents.md' ? 'py' : 'js';
+      const hangs = res.runs.filter((r) => r.runtime === rt && r.verdict === 'hang');
+      const full = bodyOf(dir, details);
+      for (const r of hangs) expect(full).toContain(`## Hang: \`${r.scenario}\``);
+      expect(full).toContain('-worker.log, last');
+      // the summary and the fix survive in the body
+      expect(body).toContain('## Summary');
+      expect(body).toContain('## Fix');
+    }
+  });
+
+  it('a matrix many times the size of today\'s still gives bodies within 60,000 characters', async () => {
+    const { dir, res } = fixtureCopy();
+    const big: ResultsFile = structuredClone(res);
+    // 12 versions of every run: what a version matrix over a release range produces.
+    big.runs = Array.from({ length: 12 }, (_, i) => res.runs.map((r) => ({ ...structuredClone(r), runtimeVersion: `${r.runtimeVersion}-v${i}`, scenario: `${r.scenario}-v${i}` }))).flat();
+    await writeReports(dir, big, { attachments: false });
+    for (const f of ['issue-agents-js.md', 'issue-agents.md']) {
+      const body = bodyOf(dir, f);
+      expect(body.length, f).toBeLessThanOrEqual(60_000);
+      expect(body.length, f).toBeGreaterThan(20_000);
     }
   });
 });

@@ -9,6 +9,8 @@
  * - report.html: the self-contained visual report (html.ts)
  * - junit.xml: one testcase per run (junit.ts)
  * - patches/: the exact fix patches + SHA256SUMS + README (bundle.ts)
+ * - attachments/: the zip of all the above and one timeline PNG per hang scenario
+ *   (attachments.ts), what a maintainer drags into the issue
  * Everything but the patch copies is redacted (redact.ts) on the way out.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -17,7 +19,8 @@ import { PATCHES_DIR, ROOT } from '../config.js';
 import { RUNTIME_IDS } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import { makeRedactor, type Redactor } from './redact.js';
-import { renderIssue } from './issue.js';
+import { attachmentNames, writeReportZip, writeTimelinePngs } from './attachments.js';
+import { detailsFileOf, renderIssueParts } from './issue.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { writePatchBundle } from './bundle.js';
@@ -38,6 +41,10 @@ export interface WriteReportsOptions {
    * redacted copies); when it differs, redacted copies are written into the reports folder.
    */
   rawDir?: string;
+  /** false: no attachments/ (no PNGs, no zip). Default: write them. */
+  attachments?: boolean;
+  /** The issue body budget, characters (default ISSUE_BODY_LIMIT; tests shrink it). */
+  issueLimit?: number;
 }
 
 /** Per-run files that never leave the raw folder: the run's keys and the generated server configs. */
@@ -111,7 +118,7 @@ function writeAtomic(file: string, text: string): void {
  * Throws KitError (exit 2) when a patch would leak something the redaction catches;
  * fs errors propagate.
  */
-export async function writeReports(runDir: string, res: ResultsFile, opts: WriteReportsOptions = {}): Promise<{ files: string[] }> {
+export async function writeReports(runDir: string, res: ResultsFile, opts: WriteReportsOptions = {}): Promise<{ files: string[]; pngsSkipped: string | null }> {
   mkdirSync(runDir, { recursive: true });
   const rawDir = opts.rawDir ?? runDir;
   const patchesDir = opts.patchesDir ?? PATCHES_DIR;
@@ -120,15 +127,26 @@ export async function writeReports(runDir: string, res: ResultsFile, opts: Write
   if (rawDir !== runDir) files.push(...writeRedactedArtifacts(rawDir, runDir, res, red));
   // Patches first: a patch that would leak stops everything before any report is written.
   const bundle = writePatchBundle(runDir, res, { patchesDir, redact: red });
+  // Pictures first: the issue text names only the ones that exist.
+  const names = attachmentNames(res);
+  const pngs = opts.attachments === false ? { files: [], skipped: 'not asked for' } : await writeTimelinePngs(runDir, res, names.pngs, red);
+  const drawn = pngs.skipped ? {} : names.pngs;
+  const attachments = opts.attachments === false ? undefined : { zip: names.zip, pngs: drawn };
   for (const rt of RUNTIME_IDS) {
-    const md = renderIssue(rt, res, { runDir: rawDir, patches: readPatchInfo(patchesDir, UPSTREAM[rt].patches), redact: red });
-    writeAtomic(join(runDir, UPSTREAM[rt].issueFile), red(md));
+    const { body, details } = renderIssueParts(rt, res, { runDir: rawDir, patches: readPatchInfo(patchesDir, UPSTREAM[rt].patches), redact: red, attachments, limit: opts.issueLimit });
+    writeAtomic(join(runDir, UPSTREAM[rt].issueFile), red(body));
     files.push(UPSTREAM[rt].issueFile);
+    if (details) {
+      writeAtomic(join(runDir, detailsFileOf(rt)), red(details));
+      files.push(detailsFileOf(rt));
+    }
   }
   writeAtomic(join(runDir, 'report.html'), red(renderHtml(res, red)));
   files.push('report.html');
   writeAtomic(join(runDir, 'junit.xml'), red(renderJunit(res, red)));
   files.push('junit.xml');
   files.push(...bundle);
-  return { files };
+  files.push(...pngs.files);
+  if (attachments) files.push(writeReportZip(runDir, names.zip).file);
+  return { files, pngsSkipped: pngs.skipped };
 }

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunResult } from '../contract/results.js';
+import type { Runtime, RunResult, Variant } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
 import {
@@ -28,11 +28,61 @@ import {
 } from './model.js';
 
 export interface IssueContext {
-  /** The run's report dir (reports/<id>): where runs/<scenario>.<runtime>.<variant>/ live. */
+  /** The run's raw dir (.kit/runs/<id>): where runs/<scenario>.<runtime>.<variant>/ live. */
   runDir: string;
   /** The fix patches for this upstream, parsed (model.ts readPatchInfo). */
   patches: PatchInfo[];
   redact: Redactor;
+  /** The attachments a maintainer drags in (file names under attachments/), when written. */
+  attachments?: { zip: string | null; pngs: Record<string, string> };
+  /** Body budget, characters (default ISSUE_BODY_LIMIT). */
+  limit?: number;
+}
+
+/** GitHub's issue/comment body limit is 65,536 characters; keep a margin for a maintainer's own words. */
+export const ISSUE_BODY_LIMIT = 60_000;
+
+export interface IssueParts {
+  body: string;
+  /** Markdown that did not fit the body (full hang sections), or null. */
+  details: string | null;
+}
+
+/**
+ * Places the hang sections into the body within the budget: all full; else all compact
+ * (no log tails, no 2007 table); else the compact ones that fit, in order. The full
+ * sections of everything shortened or left out go to the details, which the body names.
+ * A head too long on its own is cut at the budget (the details then carry everything).
+ */
+function fitBudget(head: string, sections: Array<{ full: string; compact: string }>, fullFix: string, shortFix: string, ctx: IssueContext, detailsFile: string): IssueParts {
+  const limit = ctx.limit ?? ISSUE_BODY_LIMIT;
+  const join = (parts: string[]) => parts.filter(Boolean).join('\n') + '\n';
+  const all = join([head, ...sections.map((x) => x.full), fullFix]);
+  if (all.length <= limit) return { body: all, details: null };
+  const where = ctx.attachments?.zip ? `\`${detailsFile}\` inside \`attachments/${ctx.attachments.zip}\`` : `\`${detailsFile}\` next to this file`;
+  const pointer = (n: number, left: number) =>
+    `> **Shortened to fit GitHub's limit.** ${left ? `${left} more hang section(s) and the` : 'The'} full sections (${n} in all, with the worker log tails and the 2007 evidence) are in ${where}.\n`;
+  const details = `# Hang sections in full\n\n${sections.map((x) => x.full).join('\n')}\n`;
+  for (const fix of [fullFix, shortFix]) {
+    const compact = join([head, pointer(sections.length, 0), ...sections.map((x) => x.compact), fix]);
+    if (compact.length <= limit) return { body: compact, details };
+  }
+  const kept: string[] = [];
+  let size = join([head, pointer(sections.length, sections.length), shortFix]).length;
+  for (const x of sections) {
+    if (size + x.compact.length + 1 > limit) break;
+    kept.push(x.compact);
+    size += x.compact.length + 1;
+  }
+  const body = join([head, pointer(sections.length, sections.length - kept.length), ...kept, shortFix]);
+  if (body.length <= limit) return { body, details };
+  const cut = `\n\n> **Cut at ${limit} characters.** The whole text is in ${where}.\n`;
+  return { body: body.slice(0, limit - cut.length) + cut, details: `${body}\n${details}` };
+}
+
+/** The file the overflow of issue-<upstream>.md goes to (next to it, and inside the attachments zip). */
+export function detailsFileOf(runtime: Runtime): string {
+  return UPSTREAM[runtime].issueFile.replace(/\.md$/, '-details.md');
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -111,7 +161,99 @@ function timelineTable(red: Redactor, events: TimelineEntry[]): string {
  * 'py' → livekit/agents). Never throws for missing optional data (logs, scenario.json,
  * parked capture): those sections say what is missing instead.
  */
-export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueContext): string {
+/**
+ * One hang's section: verdict, open steps, the timeline to the parked capture, where it is
+ * parked, and (unless `compact`) the 2007 evidence and the worker log tail.
+ */
+function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s: string, v: Variant) => RunResult | undefined, compact: boolean): string {
+  const red = ctx.redact;
+  const out: string[] = [];
+  const step = parkedStep(r);
+  out.push(`## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched!)' : ''}: parked in ${step ? code(red(step)) : 'an unknown step'}`);
+  out.push('');
+  const spec = scenarioSpec(ctx.runDir, r);
+  if (spec?.description) {
+    out.push(`> ${esc(red(spec.description.trim())).replace(/\n/g, '\n> ')}`);
+    out.push('');
+  }
+  out.push(fence(`node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}`, 'sh'));
+  out.push('');
+  out.push(`Verdict: **${r.verdict}** (${cell(red, r.reason)}), taken ${fmtMs(r.hangupToVerdictMs)} after the hangup; ${r.openSocketsAfterClose} provider socket(s) open at that point.`);
+  out.push('');
+  const spans = closeSpans(r.timeline).filter((s) => s.start >= 0);
+  const never = spans.filter((s) => s.end === null);
+  if (never.length) {
+    out.push(`Close steps started and never finished: ${never.map((s) => `${code(red(s.name))} (since ${s.start.toFixed(0)} ms)`).join(', ')}.`);
+    out.push('');
+  }
+  const pAt = parkedAt(r);
+  const until = pAt ?? r.hangupToVerdictMs ?? Infinity;
+  const excerpt = r.timeline.filter((e) => e.t >= 0 && e.t <= until && !(e.ev === 'parked' && e.t !== pAt));
+  out.push(`### Timeline: hangup → ${pAt !== null ? 'parked capture' : 'verdict'}`);
+  out.push('');
+  const png = ctx.attachments?.pngs[r.scenario];
+  if (png) {
+    out.push(`_Picture of this scenario's timelines (unpatched and patched, both runtimes): \`${png}\` in \`attachments/\`; drag it into the issue._`);
+    out.push('');
+  }
+  out.push(timelineTable(red, excerpt));
+  out.push('');
+  const parked = r.parked;
+  out.push('### Where it is parked');
+  out.push('');
+  if (!parked) {
+    out.push(`No live capture (the job process did not answer SIGUSR2 before the verdict). The last worker event/open step: ${code(red(r.parkedAfter ?? 'unknown'))}.`);
+  } else {
+    out.push(`Captured from the live job process${parked.sinceCloseMs !== null ? ` ${parked.sinceCloseMs} ms after the close was requested` : ''} (SIGUSR2).`);
+    out.push(`Open close steps, outermost first: ${parked.open.length ? parked.open.map((s) => code(red(s))).join(' → ') : '_none reported_'}.`);
+    const tasks = agentsTasks(parked);
+    if (tasks.length) {
+      out.push('');
+      out.push(`asyncio tasks that matter (${tasks.length} of ${parked.tasks.length} live tasks; tasks idling on a queue left out; stacks trimmed to the \`livekit/agents\` frames plus the agent code under test, outermost first):`);
+      out.push('');
+      out.push(fence(tasks.map((t) => `task ${t.name} (${t.coro})\n${(t.stack ?? []).map((l) => '    ' + l).join('\n')}`).map(red).join('\n\n')));
+    }
+  }
+  out.push('');
+  const after = compact ? [] : idleEvidence(r).filter((e) => e.t > until);
+  if (after.length) {
+    out.push('### After the verdict: the orphaned STT socket and code 2007');
+    out.push('');
+    out.push(timelineTable(red, after));
+    out.push('');
+  }
+  const p = r.variant === 'unpatched' ? get(r.scenario, 'patched') : undefined;
+  if (p) {
+    out.push(
+      `**Patched:** ${p.verdict}${p.closeMs !== null ? ` in ${Math.round(p.closeMs)} ms` : ''}, ${p.openSocketsAfterClose} socket(s) open after close, ` +
+        `${p.sockets.filter((s) => s.closedBy === 'client' && (s.closedAt ?? -1) >= 0).length} socket(s) closed by the worker itself after the hangup.`,
+    );
+    out.push('');
+  }
+  const tail = compact ? null : workerLogTail(ctx.runDir, r);
+  if (tail) {
+    out.push(`<details><summary>${runtime}-worker.log, last ${tail.split('\n').length} lines (compacted, redacted)</summary>`);
+    out.push('');
+    out.push(fence(red(tail)));
+    out.push('');
+    out.push('</details>');
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/**
+ * The upstream issue body for one runtime, at most ISSUE_BODY_LIMIT characters (GitHub
+ * refuses bodies over 65,536): the summary, environment, results and reproduce sections,
+ * the hang sections that fit, and the fix. What does not fit goes to `issueDetails` (the
+ * details file in the attachments zip) and the body names that file.
+ */
+export function renderIssue(runtime: Runtime, res: ResultsFile, ctx: IssueContext): string {
+  return renderIssueParts(runtime, res, ctx).body;
+}
+
+/** renderIssue, plus the details that did not fit the body (null when everything did). */
+export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueContext): IssueParts {
   const up = UPSTREAM[runtime];
   const red = ctx.redact;
   const runs = res.runs.filter((r) => r.runtime === runtime);
@@ -127,13 +269,18 @@ export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueCo
   out.push('');
   out.push(`_Generated by closekit from run ${code(red(res.runId))} (${esc(res.command)}, ${esc(res.finishedAt)}). Every figure below comes from that run's results.json._`);
   out.push('');
+  if (ctx.attachments?.zip) {
+    const n = Object.keys(ctx.attachments.pngs).length;
+    out.push(`_Attachments (in \`attachments/\`, drag them in): \`${ctx.attachments.zip}\`, the redacted report folder (report.html, results.json, timelines, logs)${n ? `, and ${n} timeline picture(s) named in the hang sections` : ''}._`);
+    out.push('');
+  }
 
   // ---- summary
   out.push('## Summary');
   out.push('');
   if (!runs.length) {
     out.push(`This run has no ${up.label} runs. Run \`node bin/kit.mjs verify -r ${runtime}\` to produce them.`);
-    return out.join('\n') + '\n';
+    return { body: out.join('\n') + '\n', details: null };
   }
   const unpatched = runs.filter((r) => r.variant === 'unpatched');
   if (unpatchedHangs.length) {
@@ -225,85 +372,18 @@ export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueCo
   out.push(`\`node bin/kit.mjs verify -r ${runtime} -s <scenario>\` runs the same scenario unpatched and with the patch below.`);
   out.push('');
 
-  // ---- per hang
-  for (const r of hangs) {
-    const step = parkedStep(r);
-    out.push(`## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched!)' : ''}: parked in ${step ? code(red(step)) : 'an unknown step'}`);
-    out.push('');
-    const spec = scenarioSpec(ctx.runDir, r);
-    if (spec?.description) {
-      out.push(`> ${esc(red(spec.description.trim())).replace(/\n/g, '\n> ')}`);
-      out.push('');
-    }
-    out.push(fence(`node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}`, 'sh'));
-    out.push('');
-    out.push(`Verdict: **${r.verdict}** (${cell(red, r.reason)}), taken ${fmtMs(r.hangupToVerdictMs)} after the hangup; ${r.openSocketsAfterClose} provider socket(s) open at that point.`);
-    out.push('');
-    const spans = closeSpans(r.timeline).filter((s) => s.start >= 0);
-    const never = spans.filter((s) => s.end === null);
-    if (never.length) {
-      out.push(`Close steps started and never finished: ${never.map((s) => `${code(red(s.name))} (since ${s.start.toFixed(0)} ms)`).join(', ')}.`);
-      out.push('');
-    }
-    const pAt = parkedAt(r);
-    const until = pAt ?? r.hangupToVerdictMs ?? Infinity;
-    const excerpt = r.timeline.filter((e) => e.t >= 0 && e.t <= until && !(e.ev === 'parked' && e.t !== pAt));
-    out.push(`### Timeline: hangup → ${pAt !== null ? 'parked capture' : 'verdict'}`);
-    out.push('');
-    out.push(timelineTable(red, excerpt));
-    out.push('');
-    const parked = r.parked;
-    out.push('### Where it is parked');
-    out.push('');
-    if (!parked) {
-      out.push(`No live capture (the job process did not answer SIGUSR2 before the verdict). The last worker event/open step: ${code(red(r.parkedAfter ?? 'unknown'))}.`);
-    } else {
-      out.push(`Captured from the live job process${parked.sinceCloseMs !== null ? ` ${parked.sinceCloseMs} ms after the close was requested` : ''} (SIGUSR2).`);
-      out.push(`Open close steps, outermost first: ${parked.open.length ? parked.open.map((s) => code(red(s))).join(' → ') : '_none reported_'}.`);
-      const tasks = agentsTasks(parked);
-      if (tasks.length) {
-        out.push('');
-        out.push(`asyncio tasks that matter (${tasks.length} of ${parked.tasks.length} live tasks; tasks idling on a queue left out; stacks trimmed to the \`livekit/agents\` frames plus the agent code under test, outermost first):`);
-        out.push('');
-        out.push(fence(tasks.map((t) => `task ${t.name} (${t.coro})\n${(t.stack ?? []).map((l) => '    ' + l).join('\n')}`).map(red).join('\n\n')));
-      }
-    }
-    out.push('');
-    const after = idleEvidence(r).filter((e) => e.t > until);
-    if (after.length) {
-      out.push('### After the verdict: the orphaned STT socket and code 2007');
-      out.push('');
-      out.push(timelineTable(red, after));
-      out.push('');
-    }
-    const p = r.variant === 'unpatched' ? get(r.scenario, 'patched') : undefined;
-    if (p) {
-      out.push(
-        `**Patched:** ${p.verdict}${p.closeMs !== null ? ` in ${Math.round(p.closeMs)} ms` : ''}, ${p.openSocketsAfterClose} socket(s) open after close, ` +
-          `${p.sockets.filter((s) => s.closedBy === 'client' && (s.closedAt ?? -1) >= 0).length} socket(s) closed by the worker itself after the hangup.`,
-      );
-      out.push('');
-    }
-    const tail = workerLogTail(ctx.runDir, r);
-    if (tail) {
-      out.push(`<details><summary>${runtime}-worker.log, last ${tail.split('\n').length} lines (compacted, redacted)</summary>`);
-      out.push('');
-      out.push(fence(red(tail)));
-      out.push('');
-      out.push('</details>');
-      out.push('');
-    }
-  }
-
+  // ---- per hang: placed by fitBudget below
   // ---- fix
-  out.push('## Fix');
-  out.push('');
+  const fix: string[] = [];
+  const fixOut = fix;
+  fixOut.push('## Fix');
+  fixOut.push('');
   if (!ctx.patches.length) {
-    out.push(`No patch in \`patches/${up.patches}/\`.`);
+    fix.push(`No patch in \`patches/${up.patches}/\`.`);
   }
   for (const pt of ctx.patches) {
-    out.push(`### [${esc(pt.subject)}](${pt.rel})`);
-    out.push('');
+    fix.push(`### [${esc(pt.subject)}](${pt.rel})`);
+    fix.push('');
     const paras = paragraphs(pt.body);
     // The problem statement and the fix: the first paragraph plus the ones that start the
     // "Fix:" and "Invariant:" sections (with their bullet lists); the rest in <details>.
@@ -314,21 +394,27 @@ export function renderIssue(runtime: 'js' | 'py', res: ResultsFile, ctx: IssueCo
     });
     if (keyIdx.size === 1 && paras[1]) keyIdx.add(1);
     for (const i of [...keyIdx].sort((a, b) => a - b)) {
-      out.push(esc(red(unwrap(paras[i]!))));
-      out.push('');
+      fix.push(esc(red(unwrap(paras[i]!))));
+      fix.push('');
     }
-    out.push(`Patch: [\`${pt.rel}\`](${pt.rel}) (\`git am\` ready, upstream paths; checksums in \`patches/SHA256SUMS\`).`);
+    fix.push(`Patch: [\`${pt.rel}\`](${pt.rel}) (\`git am\` ready, upstream paths; checksums in \`patches/SHA256SUMS\`).`);
     if (pt.diffstat.length) {
-      out.push('');
-      out.push(fence(pt.diffstat.join('\n')));
+      fix.push('');
+      fix.push(fence(pt.diffstat.join('\n')));
     }
-    out.push('');
-    out.push('<details><summary>Full commit message</summary>');
-    out.push('');
-    out.push(fence(red(pt.body)));
-    out.push('');
-    out.push('</details>');
-    out.push('');
+    fix.push('');
+    fix.push('<details><summary>Full commit message</summary>');
+    fix.push('');
+    fix.push(fence(red(pt.body)));
+    fix.push('');
+    fix.push('</details>');
+    fix.push('');
   }
-  return out.join('\n') + '\n';
+  const fullFix = fix.join('\n');
+  // The fix without the full commit messages (each patch is in the bundle anyway).
+  const shortFix = fullFix.replace(/<details><summary>Full commit message<\/summary>[\s\S]*?<\/details>\n?/g, '');
+  // Hangs of the patched variant first: they say the fix did not hold.
+  const ordered = [...hangs.filter((r) => r.variant === 'patched'), ...hangs.filter((r) => r.variant === 'unpatched')];
+  const sections = ordered.map((r) => ({ full: hangSection(r, runtime, ctx, get, false), compact: hangSection(r, runtime, ctx, get, true) }));
+  return fitBudget(out.join('\n'), sections, fullFix, shortFix, ctx, detailsFileOf(runtime));
 }
