@@ -133,14 +133,15 @@ program
 
 program
   .command('bench')
-  .description('benchmarks that print figures: stack, repro, verify')
-  .argument('[what]', 'stack | repro | verify', 'stack')
-  .option('-n, --repeat <n>', 'repetitions', (v) => Number(v), 3)
+  .description('benchmarks that print figures: stack, repro, verify, soak (interrupted runs, then a leftover count)')
+  .argument('[what]', 'stack | repro | verify | soak', 'stack')
+  .option('-n, --repeat <n>', 'repetitions (soak: number of interrupted runs)', (v) => Number(v), 3)
+  .option('--seed <n>', 'soak: the PRNG seed (printed; replays a soak)', (v) => Number(v))
   .option('-s, --scenario <names>', 'repro/verify: scenarios (default: all)', list())
   .option('-r, --runtime <runtimes>', 'repro/verify: js,py (default: both)', list(RUNTIME_IDS))
-  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[] }) => {
-    const { bench } = await import('./bench.js');
-    await bench(what, o);
+  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[]; seed?: number }) => {
+    const { bench } = await import('./bench/index.js');
+    await bench(what, { ...o, n: o.repeat });
   });
 
 dieWithParent();

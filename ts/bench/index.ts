@@ -1,9 +1,9 @@
 /**
- * `kit bench <stack|repro|verify>`: figures, printed, never asserted (timed tests flake;
+ * `kit bench <stack|repro|verify|soak>`: figures, printed, never asserted (timed tests flake;
  * benchmarks inform).
  */
-import type { Runtime } from './contract/results.js';
-import { KitError } from './errors.js';
+import type { Runtime } from '../contract/results.js';
+import { KitError } from '../errors.js';
 
 function stats(xs: number[]): { p50: number; p95: number; min: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
@@ -12,15 +12,29 @@ function stats(xs: number[]): { p50: number; p95: number; min: number; max: numb
 }
 
 /** Run the named benchmark `repeat` times where that applies, print figures. */
-export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[] }): Promise<void> {
+export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[]; n?: number; seed?: number }): Promise<void> {
+  if (what === 'soak') {
+    const { soak } = await import('./soak.js');
+    const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
+    const n = o.n ?? 10;
+    console.log(`soak: ${n} run(s), seed ${seed} (replay with --seed ${seed})`);
+    const r = await soak({ n, seed, scenarios: o.scenario, log: (l) => console.error(l) });
+    console.log(`signals: ${Object.entries(r.signals).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const by = (k: string) => r.leftovers.filter((x) => x.kind === k).length;
+    console.log(`leftovers: ${r.leftovers.length} (processes ${by('process')}, namespaces ${by('namespace')}, listeners ${by('listener')}, containers ${by('container')}, .kit temp dirs ${by('tempdir')})`);
+    for (const l of r.leftovers) console.log(`  run ${l.run}: ${l.kind} ${l.what}`);
+    console.log(`wall time: ${(r.wallMs / 1000).toFixed(0)} s`);
+    if (r.leftovers.length) process.exitCode = 1;
+    return;
+  }
   if (what === 'stack') {
-    const { benchStack } = await import('./stack/bench.js');
+    const { benchStack } = await import('../stack/bench.js');
     await benchStack();
     return;
   }
   if (what === 'repro' || what === 'verify') {
-    const { runMatrix } = await import('./matrix/index.js');
-    const { readResults } = await import('./report/results.js');
+    const { runMatrix } = await import('../matrix/index.js');
+    const { readResults } = await import('../report/results.js');
     const t0 = Date.now();
     const variants = what === 'repro' ? (['unpatched'] as const) : (['unpatched', 'patched'] as const);
     const per = new Map<string, number[]>();
@@ -46,5 +60,5 @@ export async function bench(what: string, o: { repeat: number; scenario?: string
     console.log(`total wall time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return;
   }
-  throw new KitError(`unknown benchmark "${what}"`, { fix: 'use `kit bench stack`, `kit bench repro` or `kit bench verify`' });
+  throw new KitError(`unknown benchmark "${what}"`, { fix: 'use `kit bench stack`, `kit bench repro`, `kit bench verify` or `kit bench soak -n N`' });
 }
