@@ -20,8 +20,9 @@ doctor: $(NPM_STAMP)
 repro: setup
 	$(KIT) repro
 
+# A maintainer's own fix: make verify JS_FIX=<patch|checkout|url#ref|version> PY_FIX=<...>
 verify: setup
-	$(KIT) verify
+	$(KIT) verify $(if $(JS_FIX),--js-fix "$(JS_FIX)") $(if $(PY_FIX),--py-fix "$(PY_FIX)")
 
 report: $(NPM_STAMP)
 	$(KIT) report

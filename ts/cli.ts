@@ -94,11 +94,14 @@ matrixOptions(program.command('repro'))
   });
 
 matrixOptions(program.command('verify'))
-  .description('build patched runtimes from patches/, run every scenario unpatched and patched, then upstream\'s tests side by side')
+  .description('build the candidate fix (default: patches/), run every scenario unpatched and patched, then upstream\'s tests side by side')
   .option('--no-upstream-tests', 'skip upstream\'s voice tests and the regression tests')
-  .action(async (o: MatrixCli & { upstreamTests: boolean }) => {
+  .option('--js-fix <source>', 'agents-js candidate: a patch file, a livekit/agents-js checkout, a git URL or path with #ref, or a published version')
+  .option('--py-fix <source>', 'livekit-agents candidate: a patch file, a livekit/agents checkout, a git URL or path with #ref, or a published version')
+  .action(async (o: MatrixCli & { upstreamTests: boolean; jsFix?: string; pyFix?: string }) => {
     const { runMatrix } = await import('./matrix/index.js');
-    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
+    const fixes = Object.fromEntries(Object.entries({ js: o.jsFix, py: o.pyFix }).filter(([, v]) => !!v)) as Partial<Record<Runtime, string>>;
+    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), fixes, variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
   });
 
 program

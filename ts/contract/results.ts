@@ -32,6 +32,26 @@ export interface RuntimeInstall {
   location: string;
 }
 
+/**
+ * What the patched variant ran: closekit's patches/, or a maintainer's candidate
+ * (`kit verify --js-fix/--py-fix`): a patch file, a checkout, a git ref, a published version.
+ */
+export interface Candidate {
+  runtime: Runtime;
+  kind: 'patches' | 'patch' | 'checkout' | 'git' | 'version';
+  /** How the reports name it, e.g. `checkout at 8c88e3b3a1f2 + uncommitted edits (agents 1.7.0)`. */
+  label: string;
+  files?: string[];
+  file?: string;
+  sha256?: string;
+  url?: string;
+  ref?: string;
+  commit?: string | null;
+  dirty?: boolean;
+  /** The package version the candidate is (a checkout's own version, or the published one). */
+  version?: string | null;
+}
+
 /** One provider socket from the gateway's ledger (ts/providers/ledger.ts LedgerEntry, the fields a run keeps). */
 export interface LedgerSocket {
   id: string;
@@ -147,4 +167,6 @@ export interface ResultsFile {
   runs: RunResult[];
   parity?: ParityRow[];
   upstreamTests?: UpstreamChecks;
+  /** kit verify: what the patched variant of each runtime ran (absent in older results: closekit's patches/). */
+  candidates?: Partial<Record<Runtime, Candidate>>;
 }

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import { REPORTS_DIR, RUNS_DIR } from '../config.js';
-import { RUNTIME_IDS, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
+import { RUNTIME_IDS, type Candidate, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
+import { resolveFixSource, type FixSource } from '../fix/source.js';
 import { KitError } from '../errors.js';
 import { parity, renderParity } from '../report/parity.js';
 import { environment, newRunId, pointLatest, readResults, writeResults } from '../report/results.js';
@@ -14,7 +15,7 @@ import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
 import { loadScenarios } from '../scenario/load.js';
 import type { Scenario } from '../scenario/spec.js';
-import { RUNTIMES, resolveInstall } from './runtimes.js';
+import { RUNTIMES } from './runtimes.js';
 import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
 
 export { RUNTIMES, resolveInstall, type RuntimeEntry } from './runtimes.js';
@@ -25,6 +26,8 @@ export interface MatrixOptions {
   variants: Variant[];
   /** The version per runtime (default: each entry's defaultVersion). */
   versions?: Partial<Record<Runtime, string>>;
+  /** kit verify: a fix source per runtime for the patched variant (ts/fix/source.ts; default patches/). */
+  fixes?: Partial<Record<Runtime, string>>;
   caller?: string[];
   watchdogMs?: number;
   command: string;
@@ -71,12 +74,27 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   const startedAt = new Date().toISOString();
   const log = o.quiet ? () => {} : (l: string) => console.error(l);
 
-  // Installs first, all of them: a bad version is exit 2 before anything runs.
+  // Sources, then installs, all of them: bad input is exit 2 before anything runs.
+  const sources: Partial<Record<Runtime, FixSource>> = {};
+  for (const [rt, spec] of Object.entries(o.fixes ?? {}) as Array<[Runtime, string]>) {
+    if (!runtimes.includes(rt)) throw new KitError(`--${rt}-fix given, but ${rt} is not among the runtimes of this run (${runtimes.join(', ')})`, { fix: `add -r ${rt}, or drop --${rt}-fix` });
+    if (!o.variants.includes('patched')) throw new KitError(`--${rt}-fix is for kit verify (the patched variant)`, { fix: 'use kit verify' });
+    sources[rt] = await resolveFixSource(rt, spec);
+  }
   const installs: RuntimeInstall[] = [];
+  const candidates: Partial<Record<Runtime, Candidate>> = {};
   for (const rt of runtimes) {
+    const version = o.versions?.[rt] ?? RUNTIMES[rt].defaultVersion;
     for (const v of o.variants) {
       log(`preparing ${rt} ${v}...`);
-      installs.push(await resolveInstall(rt, v, o.versions?.[rt] ?? RUNTIMES[rt].defaultVersion));
+      if (v === 'unpatched') {
+        installs.push(await RUNTIMES[rt].install(version));
+        continue;
+      }
+      const c = await RUNTIMES[rt].candidate(version, sources[rt] ?? RUNTIMES[rt].ownPatches(), log);
+      installs.push(c.install);
+      candidates[rt] = c.candidate;
+      if (sources[rt]) log(`${rt} candidate: ${c.candidate.label}`);
     }
   }
 
@@ -116,7 +134,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     upstream = combineUpstreamChecks(parts);
   }
   const file = writeResults(
-    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream },
+    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream, ...(Object.keys(candidates).length ? { candidates } : {}) },
     runsDir,
   );
   const { writeReports } = await import('../report/index.js');
@@ -125,6 +143,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   const exitCode = runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
   if (!o.quiet) {
     const out = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
+    for (const c of Object.values(candidates)) out(`patched ${RUNTIMES[c.runtime].label} = ${c.label}`);
     out(renderTable(runs));
     const pt = renderParity(par);
     if (pt) out(`\n${pt}`);
@@ -132,7 +151,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     out(`\nresults: ${join(reportDir, 'results.json')} (raw run: ${file})`);
     out(`reports: ${files.filter((f) => !f.startsWith('patches/') && !f.startsWith('runs/')).map((f) => join(reportDir, f)).join(', ')}`);
   }
-  if (o.json) console.log(JSON.stringify(summarize(runId, o.command, exitCode, join(reportDir, 'results.json'), runs, upstream), null, 2));
+  if (o.json) console.log(JSON.stringify({ ...summarize(runId, o.command, exitCode, join(reportDir, 'results.json'), runs, upstream), candidates }, null, 2));
   return exitCode;
 }
 

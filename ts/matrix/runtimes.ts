@@ -7,10 +7,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSIONS } from '../config.js';
-import { RUNTIME_NAMES, type Runtime, type RuntimeInstall, type Variant } from '../contract/results.js';
+import { RUNTIME_NAMES, type Candidate, type Runtime, type RuntimeInstall, type Variant } from '../contract/results.js';
 import { KitError } from '../errors.js';
-import { buildPatchedJsRuntime, JS_PATCHED_MARKER } from '../patch/js.js';
-import { buildPatchedPyRuntime, PY_PATCHED_MARKER } from '../patch/py.js';
+import { buildJsCandidate } from '../fix/js.js';
+import { buildPyCandidate } from '../fix/py.js';
+import type { FixSource } from '../fix/source.js';
+import { agentsJsPatches, buildPatchedJsRuntime, JS_PATCHED_MARKER } from '../patch/js.js';
+import { agentsPyPatches, buildPatchedPyRuntime, PY_PATCHED_MARKER } from '../patch/py.js';
 import { agentsRootOf, ensureJsRuntime, isJsRuntimeComplete, jsRuntimeDir, startJsWorker } from '../runtimes/js/index.js';
 import { ensurePyRuntime, isPyRuntimeComplete, pyRuntimeDir, startPyWorker, wherePy } from '../runtimes/py/index.js';
 import type { WorkerChild, WorkerOptions, WorkerSpawner } from '../runtimes/worker.js';
@@ -32,6 +35,14 @@ export interface RuntimeEntry {
    * @throws KitError (exit 2) naming the hunk when a patch does not apply; the install is left untouched.
    */
   patch(version: string): Promise<RuntimeInstall>;
+  /**
+   * The install a fix source makes of `version` (ts/fix/source.ts: a patch file, a checkout,
+   * a git ref, a published version, or patches/), and how the reports name it.
+   * @throws KitError (exit 2) when it cannot be built; nothing half-built is left.
+   */
+  candidate(version: string, source: FixSource, log?: (l: string) => void): Promise<{ install: RuntimeInstall; candidate: Candidate }>;
+  /** closekit's own patches/ as a fix source. */
+  ownPatches(): FixSource;
   /** Starts this install's worker through `sup` (inside the run's namespace). */
   startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
   /** Upstream's own tests and the regression test, unpatched vs patched. Slow: minutes. */
@@ -66,6 +77,8 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
       await ensureJsRuntime(version);
       return install('js', 'patched', version, (await buildPatchedJsRuntime(version)).dir);
     },
+    candidate: (version, source, log) => buildJsCandidate(version, source, log),
+    ownPatches: () => ({ kind: 'patches', files: agentsJsPatches() }),
     startWorker: (sup, inst, o) => startJsWorker(sup, { runtimeDir: inst.location, ...o }),
     upstreamTests: (u, p) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location)),
     where(version, variant) {
@@ -85,6 +98,8 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     async patch(version) {
       return install('py', 'patched', version, (await buildPatchedPyRuntime(version)).python);
     },
+    candidate: (version, source, log) => buildPyCandidate(version, source, log),
+    ownPatches: () => ({ kind: 'patches', files: agentsPyPatches() }),
     startWorker: (sup, inst, o) => startPyWorker(sup, { python: inst.location, ...o }),
     upstreamTests: (u, p) => pyUpstreamChecks(u.location, p.location),
     where(version, variant) {

@@ -124,12 +124,13 @@ export async function rebuildDistFile(agentsRoot: string, srcRel: string): Promi
  */
 export async function buildPatchedJsRuntime(
   version: string,
-  opts: { patches?: string[]; log?: (line: string) => void } = {},
+  opts: { patches?: string[]; log?: (line: string) => void; /** Folder name under .kit/runtimes/js (default `<version>-patched`). */ destName?: string } = {},
 ): Promise<PatchedJsRuntime> {
   if (!VERSION_RE.test(version)) throw new KitError(`agents-js version ${JSON.stringify(version)} is not an exact npm version`);
   const parent = join(RUNTIMES_DIR, 'js');
   const src = join(parent, version);
-  const dest = join(parent, `${version}-patched`);
+  const destName = opts.destName ?? `${version}-patched`;
+  const dest = join(parent, destName);
   const rel = ['node_modules', '@livekit', 'agents'];
   if (!existsSync(join(src, ...rel, 'package.json'))) {
     throw new KitError(`the agents-js runtime ${src} does not exist`, { fix: 'run kit setup first (it installs the unpatched runtime)' });
@@ -137,7 +138,7 @@ export async function buildPatchedJsRuntime(
   const patches = opts.patches ?? agentsJsPatches();
   if (patches.length === 0) throw new KitError(`no patches in ${join(PATCHES_DIR, 'agents-js')}`);
 
-  const tmp = join(parent, `.tmp-${version}-patched-${process.pid}`);
+  const tmp = join(parent, `.tmp-${destName}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   try {
     opts.log?.(`copy ${src} -> ${tmp}`);
@@ -158,7 +159,7 @@ export async function buildPatchedJsRuntime(
       JSON.stringify({ version, patches: patches.map((p) => relative(PATCHES_DIR, p)), changedFiles, rebuilt }, null, 2) + '\n',
     );
     // Swap into place: move an older patched copy aside first so `dest` is never half-written.
-    const old = join(parent, `.old-${version}-patched-${process.pid}`);
+    const old = join(parent, `.old-${destName}-${process.pid}`);
     if (existsSync(dest)) renameSync(dest, old);
     renameSync(tmp, dest);
     rmSync(old, { recursive: true, force: true });

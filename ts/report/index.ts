@@ -133,7 +133,10 @@ export async function writeReports(runDir: string, res: ResultsFile, opts: Write
   const drawn = pngs.skipped ? {} : names.pngs;
   const attachments = opts.attachments === false ? undefined : { zip: names.zip, pngs: drawn };
   for (const rt of RUNTIME_IDS) {
-    const { body, details } = renderIssueParts(rt, res, { runDir: rawDir, patches: readPatchInfo(patchesDir, UPSTREAM[rt].patches), redact: red, attachments, limit: opts.issueLimit });
+    // A maintainer's candidate is not closekit's patch: its Fix section must not show ours.
+    const foreign = res.candidates?.[rt] && res.candidates[rt]!.kind !== 'patches';
+    const patches = foreign ? [] : readPatchInfo(patchesDir, UPSTREAM[rt].patches);
+    const { body, details } = renderIssueParts(rt, res, { runDir: rawDir, patches, redact: red, attachments, limit: opts.issueLimit });
     writeAtomic(join(runDir, UPSTREAM[rt].issueFile), red(body));
     files.push(UPSTREAM[rt].issueFile);
     if (details) {

@@ -304,11 +304,22 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     const ms = closed.map((r) => r.closeMs).filter((x): x is number => x !== null);
     const range = ms.length ? `${Math.round(Math.min(...ms))}–${Math.round(Math.max(...ms))} ms` : '-';
     const left = patchedRuns.reduce((n, r) => n + r.openSocketsAfterClose, 0);
+    const cand = res.candidates?.[runtime];
+    const foreign = cand && cand.kind !== 'patches';
+    const what = foreign ? `With the candidate fix (${esc(red(cand.label))})` : 'With the fix below applied to the same installed package';
     out.push(
-      `With the fix below applied to the same installed package, **${closed.length} of ${patchedRuns.length}** scenarios close ` +
+      `${what}, **${closed.length} of ${patchedRuns.length}** scenarios close ` +
         `(close event ${range} after the hangup) and ${left === 0 ? 'no provider socket stays open' : `${left} provider socket(s) still stay open`}.`,
     );
     out.push('');
+    const missed = patchedRuns.filter((r) => !r.matched);
+    if (missed.length) {
+      out.push(
+        `**The ${foreign ? 'candidate' : 'fix'} did not fix ${missed.length === patchedRuns.length ? 'it' : `${missed.length} of them`}:** ` +
+          missed.map((r) => `${code(r.scenario)} is ${r.verdict}${r.verdict === 'hang' ? ` (parked in ${code(red(parkedStep(r) ?? '?'))})` : ''}, expected ${r.expected}`).join('; ') + '.',
+      );
+      out.push('');
+    }
   }
 
   // ---- environment
@@ -318,6 +329,7 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   out.push('|---|---|');
   const envRows: Array<[string, string | null | undefined]> = [
     [up.pkg, version],
+    ['patched variant', res.candidates?.[runtime] ? red(res.candidates[runtime]!.label) : null],
     ['closekit commit', res.env.kitCommit],
     ['livekit-server', res.env.livekitServer],
     ['livekit-sip', res.env.livekitSip],
@@ -379,7 +391,8 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   fixOut.push('## Fix');
   fixOut.push('');
   if (!ctx.patches.length) {
-    fix.push(`No patch in \`patches/${up.patches}/\`.`);
+    const cand = res.candidates?.[runtime];
+    fix.push(cand && cand.kind !== 'patches' ? `The patched variant ran a maintainer's candidate, not closekit's patch: ${esc(red(cand.label))}.` : `No patch in \`patches/${up.patches}/\`.`);
   }
   for (const pt of ctx.patches) {
     fix.push(`### [${esc(pt.subject)}](${pt.rel})`);
