@@ -1,9 +1,9 @@
 /**
  * A livekit-agents candidate as a venv (`.kit/runtimes/py/<name>/`, the layout
  * ensurePyRuntime makes), from any fix source (ts/fix/source.ts). A checkout is installed
- * the way upstream's package installs: `uv pip install --no-deps <checkout>/livekit-agents`
- * (a wheel built from the tree by its own build backend, uncommitted edits included) into a
- * copy of the baseline venv, so every other dependency stays the release's.
+ * the way upstream's package installs: `uv pip install <checkout>/livekit-agents` (a wheel
+ * built from the tree by its own build backend, uncommitted edits included) into a copy of
+ * the baseline venv: what the tree declares is resolved, everything else stays the release's.
  */
 import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,8 +75,8 @@ export async function buildPyCheckout(version: string, dir: string, key: string,
   try {
     log(`copy ${base.dir} -> ${tmp}`);
     cpSync(base.dir, tmp, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    log(`uv pip install --no-deps ${dir}/livekit-agents`);
-    const r = await execa(uv, ['pip', 'install', '-q', '--no-deps', '--reinstall-package', 'livekit-agents', '--python', join(tmp, 'bin', 'python'), join(dir, 'livekit-agents')], {
+    log(`uv pip install ${dir}/livekit-agents`);
+    const r = await execa(uv, ['pip', 'install', '-q', '--reinstall-package', 'livekit-agents', '--python', join(tmp, 'bin', 'python'), join(dir, 'livekit-agents')], {
       reject: false,
       all: true,
       env: { ...process.env, UV_PYTHON_DOWNLOADS: 'never', VIRTUAL_ENV: undefined } as Record<string, string | undefined>,
