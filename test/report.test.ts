@@ -115,7 +115,7 @@ describe('writeReports on a real verify run', () => {
   it('junit.xml has one testcase per run, and a failure only where the verdict missed', () => {
     const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
     const cases = [...xml.matchAll(/<testcase classname="([^"]+)" name="([^"]+)"/g)].map((m) => `${m[1]}|${m[2]}`);
-    expect(cases.sort()).toEqual(res.runs.map((r) => `${r.scenario}|${r.runtime} ${r.variant}`).sort());
+    expect(cases.sort()).toEqual(res.runs.map((r) => `${r.scenario}|${r.runtime} ${r.runtimeVersion} ${r.variant}`).sort());
     expect(xml).not.toContain('<failure');
     expect(xml).toContain(`tests="${res.runs.length}" failures="0"`);
     // A run that did not match its expectation becomes a failure with the reason.
@@ -124,7 +124,7 @@ describe('writeReports on a real verify run', () => {
     Object.assign(r, { verdict: 'hang', matched: false, reason: 'close requested but never completed' } satisfies Partial<RunResult>);
     const xml2 = renderJunit(bad, makeRedactor());
     expect(xml2).toContain('failures="1"');
-    expect(xml2).toMatch(/<testcase classname="hangup-tool-wedge" name="py patched"[^>]*>\s*<failure message="expected closed, got hang: close requested but never completed" type="verdict">/);
+    expect(xml2).toMatch(/<testcase classname="hangup-tool-wedge" name="py 1.8.9 patched"[^>]*>\s*<failure message="expected closed, got hang: close requested but never completed" type="verdict">/);
   });
 
   it('the patch bundle holds the exact patches and its SHA256SUMS match', () => {

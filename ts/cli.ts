@@ -105,6 +105,36 @@ matrixOptions(program.command('verify'))
   });
 
 program
+  .command('bisect')
+  .description('find the first release whose verdict on a scenario differs from the older end (each step a real run)')
+  .requiredOption('-r, --runtime <runtime>', 'js or py', (v) => {
+    if (!(RUNTIME_IDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`"${v}" is not one of: ${RUNTIME_IDS.join(', ')}`);
+    return v;
+  })
+  .requiredOption('-s, --scenario <name>', 'the scenario to judge each release by')
+  .option('--from <version>', 'older end (default: the oldest release)')
+  .option('--to <version>', 'newer end (default: the pinned version)')
+  .option('--watchdog-ms <ms>', 'override the scenario watchdog (ms)', (v) => Number(v))
+  .option('--json', 'print the answer and every step as JSON on stdout; progress stays on stderr')
+  .action(async (o: { runtime: Runtime; scenario: string; from?: string; to?: string; watchdogMs?: number; json?: boolean }) => {
+    const { bisect } = await import('./matrix/bisect.js');
+    const t0 = Date.now();
+    const { result, runId, results } = await bisect({ ...o, log: (l) => console.error(l) });
+    const wallS = Math.round((Date.now() - t0) / 1000);
+    const undecided = result.goodVerdict === null || (result.firstBad !== null && result.lastGood === null);
+    process.exitCode = undecided ? 1 : 0;
+    if (o.json) {
+      console.log(JSON.stringify({ runId, results, exitCode: process.exitCode, wallS, ...result }, null, 2));
+      return;
+    }
+    for (const s of result.steps) console.log(`  ${s.version.padEnd(10)} ${s.verdict.padEnd(12)} ${Math.round(s.ms / 1000)} s${s.verdict === 'unsupported' ? `  ${s.reason}` : ''}`);
+    console.log(`last good: ${result.lastGood ?? '-'}${result.goodVerdict ? ` (${result.goodVerdict})` : ''}`);
+    console.log(`first bad: ${result.firstBad ?? '-'}${result.badVerdict && result.firstBad ? ` (${result.badVerdict})` : ''}`);
+    console.log(`${result.summary}`);
+    console.log(`${result.steps.length} run(s) over ${result.candidates} release(s), ${result.skipped.length} skipped, ${wallS} s; results: ${results}`);
+  });
+
+program
   .command('report')
   .description('regenerate the reports of a run from its results.json')
   .option('--run <id>', 'run id under reports/', 'latest')

@@ -42,6 +42,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "stt.error",
     "room.disconnected",
     "job.exit",
+    "job.unsupported",
     "parked",
 )
 _KNOWN = frozenset(EVENT_NAMES)

@@ -133,3 +133,15 @@ async def entry(ctx: JobContext) -> None:
         room=ctx.room,
         room_options=room_io.RoomOptions(close_on_disconnect=scenario.close_on_disconnect),
     )
+
+
+async def guarded_entry(ctx: JobContext) -> None:
+    """``entry``, emitting ``job.unsupported {error}`` when it raises: on another release the
+    agent under test may need an API that release lacks, and the kit must say it cannot drive
+    that version instead of calling the run a hang or an error. Re-raises (the job fails as it
+    would). Mirrors ``guardedEntry`` in ts/js-shim/entry.ts."""
+    try:
+        await entry(ctx)
+    except Exception as e:
+        default_emitter()("job.unsupported", {"error": f"{type(e).__name__}: {e}"[:500]})
+        raise

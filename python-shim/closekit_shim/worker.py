@@ -13,7 +13,7 @@ import sys
 from livekit.agents import AgentServer, cli
 
 from .emit import default_emitter
-from .entry import entry
+from .entry import guarded_entry
 
 
 def _no_load() -> float:
@@ -33,7 +33,7 @@ def make_server(agent_name: str) -> AgentServer:
         initialize_process_timeout=60.0,
         port=0,
     )
-    server.rtc_session(entry, agent_name=agent_name)
+    server.rtc_session(guarded_entry, agent_name=agent_name)
 
     @server.on("worker_registered")
     def _registered(worker_id: str, server_info: object) -> None:

@@ -33,6 +33,7 @@ export const WORKER_EVENT_NAMES = [
   'stt.error',
   'room.disconnected',
   'job.exit',
+  'job.unsupported',
   'parked',
 ] as const;
 
@@ -79,6 +80,8 @@ export interface EventPayloads {
   'stt.error': { code?: number | null; retryable?: boolean; message?: string };
   'room.disconnected': { reason: string | null };
   'job.exit': { code?: number | null };
+  /** The agent under test could not start on this version (an API it needs is missing, or the entry threw before the session started). */
+  'job.unsupported': { error: string; missing?: string };
   /** At a hang: see ParkedReport (contract/parked.ts). */
   parked: Record<string, unknown>;
   'caller.joined': { room: string; kind: string };

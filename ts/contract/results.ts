@@ -18,8 +18,12 @@ export const RUNTIME_NAMES: Record<Runtime, { package: string; short: string; lo
 export const VARIANTS = ['unpatched', 'patched'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
-/** `hang`: the forced close never completed; `closed`; `error`: anything that is not the bug under test. */
-export const VERDICTS = ['hang', 'closed', 'error'] as const;
+/**
+ * `hang`: the forced close never completed; `closed`; `error`: anything that is not the bug
+ * under test; `unsupported`: the kit cannot drive this version (it does not install, the
+ * worker does not start, or the agent under test needs an API it lacks), never a verdict on the bug.
+ */
+export const VERDICTS = ['hang', 'closed', 'error', 'unsupported'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** One installed runtime a worker runs on (what the matrix's runtime table resolves). */
@@ -167,6 +171,37 @@ export interface ResultsFile {
   runs: RunResult[];
   parity?: ParityRow[];
   upstreamTests?: UpstreamChecks;
+  /** kit bisect: the steps and the answer, per runtime bisected. */
+  bisect?: Partial<Record<Runtime, BisectResult>>;
   /** kit verify: what the patched variant of each runtime ran (absent in older results: closekit's patches/). */
   candidates?: Partial<Record<Runtime, Candidate>>;
+}
+
+/** One step of `kit bisect`: a real run of the scenario on one release. */
+export interface BisectStep {
+  version: string;
+  verdict: Verdict;
+  reason: string;
+  /** ms of the run (install included). */
+  ms: number;
+}
+
+/** `kit bisect`: the first release whose verdict differs from the older end's. */
+export interface BisectResult {
+  runtime: Runtime;
+  scenario: string;
+  from: string;
+  to: string;
+  /** Releases in the range (both ends included). */
+  candidates: number;
+  /** The older end's verdict the search compares against, and the newer end's. */
+  goodVerdict: Verdict | null;
+  badVerdict: Verdict | null;
+  lastGood: string | null;
+  firstBad: string | null;
+  /** Releases that could not be driven (`unsupported`), skipped as `git bisect skip` does. */
+  skipped: Array<{ version: string; reason: string }>;
+  steps: BisectStep[];
+  /** One line, e.g. `last hang: 1.6.3, first closed: 1.7.0`. */
+  summary: string;
 }

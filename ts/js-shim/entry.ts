@@ -97,3 +97,19 @@ function watchForPark(session: { on(ev: string, fn: (...a: any[]) => void): unkn
   };
   onCloseRequested(session, arm);
 }
+
+/**
+ * `entry`, reporting `job.unsupported {error}` when it throws: on another release the agent
+ * under test may need an API that release lacks, and the kit must say it cannot drive that
+ * version instead of calling the run a hang or an error. Rethrows (the job fails as it would).
+ * Python: entry.py `guarded_entry`.
+ */
+export async function guardedEntry(ctx: JobContext): Promise<void> {
+  try {
+    await entry(ctx);
+  } catch (e) {
+    const err = e as Error;
+    defaultEmitter()('job.unsupported', { error: `${err?.name ?? 'Error'}: ${err?.message ?? String(e)}`.slice(0, 500) });
+    throw e;
+  }
+}

@@ -24,8 +24,8 @@ export default agents.defineAgent({
   // One job per process and nothing to prewarm; the default prewarm would be a no-op too.
   prewarm: async () => {},
   entry: async (ctx) => {
-    const { entry } = await import('./entry.js');
-    await entry(ctx);
+    const { guardedEntry } = await import('./entry.js');
+    await guardedEntry(ctx);
   },
 });
 

@@ -17,6 +17,7 @@ import { loadScenarios } from '../scenario/load.js';
 import type { Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
 import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
+import { expandVersions, needsReleaseList } from './versions.js';
 
 export { RUNTIMES, resolveInstall, type RuntimeEntry } from './runtimes.js';
 
@@ -24,7 +25,7 @@ export interface MatrixOptions {
   scenario?: string[];
   runtime?: Runtime[];
   variants: Variant[];
-  /** The version per runtime (default: each entry's defaultVersion). */
+  /** The version spec per runtime: `1.9.0`, `1.8.0,1.9.0`, `1.5.0..1.9.0`, `latest` (default: each entry's defaultVersion). */
   versions?: Partial<Record<Runtime, string>>;
   /** kit verify: a fix source per runtime for the patched variant (ts/fix/source.ts; default patches/). */
   fixes?: Partial<Record<Runtime, string>>;
@@ -83,18 +84,28 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   }
   const installs: RuntimeInstall[] = [];
   const candidates: Partial<Record<Runtime, Candidate>> = {};
+  // A version of a multi-version matrix that does not install is `unsupported`, not the end of the matrix.
+  const unsupported: Array<{ runtime: Runtime; variant: Variant; version: string; reason: string }> = [];
   for (const rt of runtimes) {
-    const version = o.versions?.[rt] ?? RUNTIMES[rt].defaultVersion;
-    for (const v of o.variants) {
-      log(`preparing ${rt} ${v}...`);
-      if (v === 'unpatched') {
-        installs.push(await RUNTIMES[rt].install(version));
-        continue;
+    const versions = await versionList(rt, o.versions?.[rt]);
+    for (const version of versions) {
+      for (const v of o.variants) {
+        log(`preparing ${rt} ${version} ${v}...`);
+        try {
+          if (v === 'unpatched') {
+            installs.push(await RUNTIMES[rt].install(version));
+            continue;
+          }
+          const c = await RUNTIMES[rt].candidate(version, sources[rt] ?? RUNTIMES[rt].ownPatches(), log);
+          installs.push(c.install);
+          candidates[rt] = c.candidate;
+          if (sources[rt]) log(`${rt} candidate: ${c.candidate.label}`);
+        } catch (e) {
+          if (versions.length === 1 || !(e instanceof KitError)) throw e;
+          unsupported.push({ runtime: rt, variant: v, version, reason: `${RUNTIMES[rt].label} ${version}${v === 'patched' ? ' (patched)' : ''} does not install: ${e.message.split('\n').slice(0, 3).join(' ')}` });
+          log(`  ${rt} ${version} ${v}: unsupported (${e.message.split('\n')[0]})`);
+        }
       }
-      const c = await RUNTIMES[rt].candidate(version, sources[rt] ?? RUNTIMES[rt].ownPatches(), log);
-      installs.push(c.install);
-      candidates[rt] = c.candidate;
-      if (sources[rt]) log(`${rt} candidate: ${c.candidate.label}`);
     }
   }
 
@@ -120,6 +131,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     },
   );
   await tasks.run();
+  for (const s of scenarios) for (const u of unsupported) runs.push(unsupportedRun(s, u));
 
   const par = parity(runs);
   let upstream: UpstreamChecks | undefined;
@@ -140,7 +152,9 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   const { writeReports } = await import('../report/index.js');
   const { files } = await writeReports(reportDir, readResults(runId, reportsDir, runsDir), { rawDir: runDir });
   pointLatest(reportsDir, runId);
-  const exitCode = runs.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
+  // Runs the kit cannot drive are listed, not failed; but a matrix with nothing drivable is not a pass.
+  const drivable = runs.filter((r) => r.verdict !== 'unsupported');
+  const exitCode = drivable.length > 0 && drivable.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
   if (!o.quiet) {
     const out = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
     for (const c of Object.values(candidates)) out(`patched ${RUNTIMES[c.runtime].label} = ${c.label}`);
@@ -176,5 +190,43 @@ export function summarize(runId: string, command: string, exitCode: number, resu
     results,
     runs: runs.map((r) => ({ scenario: r.scenario, runtime: r.runtime, runtimeVersion: r.runtimeVersion, variant: r.variant, caller: r.caller, verdict: r.verdict, expected: r.expected, matched: r.matched, closeMs: r.closeMs, openSocketsAfterClose: r.openSocketsAfterClose, reason: r.reason })),
     upstreamProblems: upstream?.problems ?? [],
+  };
+}
+
+/** The versions of one runtime a matrix runs: the spec expanded (the release list is asked only for ranges and `latest`). */
+export async function versionList(rt: Runtime, spec: string | undefined): Promise<string[]> {
+  if (!spec) return [RUNTIMES[rt].defaultVersion];
+  const published = needsReleaseList(spec) ? await RUNTIMES[rt].releases() : spec.split(',').map((s) => s.trim());
+  return expandVersions(spec, published, `--${rt}-version`);
+}
+
+/** A result for a run the kit could not start because its install failed. */
+function unsupportedRun(s: Scenario, u: { runtime: Runtime; variant: Variant; version: string; reason: string }): RunResult {
+  return {
+    scenario: s.name,
+    runtime: u.runtime,
+    runtimeVersion: u.version,
+    variant: u.variant,
+    caller: s.caller.kind,
+    verdict: 'unsupported',
+    expected: s.expect[u.variant],
+    matched: false,
+    reason: u.reason,
+    closeMs: null,
+    closeEvent: null,
+    openSocketsAfterClose: 0,
+    gatewayReconnects: 0,
+    idleErrorsAfterHangup: 0,
+    sttErrorsAfterHangup: [],
+    shutdownCallbackRan: false,
+    failedChecks: [],
+    parkedAfter: null,
+    parked: null,
+    network: 'netns',
+    sipCall: null,
+    hangupToVerdictMs: null,
+    timeline: [],
+    sockets: [],
+    logsDir: '',
   };
 }

@@ -14,8 +14,8 @@ import { buildPyCandidate } from '../fix/py.js';
 import type { FixSource } from '../fix/source.js';
 import { agentsJsPatches, buildPatchedJsRuntime, JS_PATCHED_MARKER } from '../patch/js.js';
 import { agentsPyPatches, buildPatchedPyRuntime, PY_PATCHED_MARKER } from '../patch/py.js';
-import { agentsRootOf, ensureJsRuntime, isJsRuntimeComplete, jsRuntimeDir, startJsWorker } from '../runtimes/js/index.js';
-import { ensurePyRuntime, isPyRuntimeComplete, pyRuntimeDir, startPyWorker, wherePy } from '../runtimes/py/index.js';
+import { agentsRootOf, ensureJsRuntime, isJsRuntimeComplete, jsRuntimeDir, publishedJsVersions, startJsWorker } from '../runtimes/js/index.js';
+import { ensurePyRuntime, isPyRuntimeComplete, publishedPyVersions, pyRuntimeDir, startPyWorker, wherePy } from '../runtimes/py/index.js';
 import type { WorkerChild, WorkerOptions, WorkerSpawner } from '../runtimes/worker.js';
 import { jsUpstreamChecks, pyUpstreamChecks, type UpstreamPart } from './upstream.js';
 
@@ -43,6 +43,8 @@ export interface RuntimeEntry {
   candidate(version: string, source: FixSource, log?: (l: string) => void): Promise<{ install: RuntimeInstall; candidate: Candidate }>;
   /** closekit's own patches/ as a fix source. */
   ownPatches(): FixSource;
+  /** The published releases, oldest first (what version ranges and bisect walk). */
+  releases(): Promise<string[]>;
   /** Starts this install's worker through `sup` (inside the run's namespace). */
   startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
   /** Upstream's own tests and the regression test, unpatched vs patched. Slow: minutes. */
@@ -78,6 +80,7 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
       return install('js', 'patched', version, (await buildPatchedJsRuntime(version)).dir);
     },
     candidate: (version, source, log) => buildJsCandidate(version, source, log),
+    releases: () => publishedJsVersions(),
     ownPatches: () => ({ kind: 'patches', files: agentsJsPatches() }),
     startWorker: (sup, inst, o) => startJsWorker(sup, { runtimeDir: inst.location, ...o }),
     upstreamTests: (u, p) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location)),
@@ -99,6 +102,7 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
       return install('py', 'patched', version, (await buildPatchedPyRuntime(version)).python);
     },
     candidate: (version, source, log) => buildPyCandidate(version, source, log),
+    releases: () => publishedPyVersions(),
     ownPatches: () => ({ kind: 'patches', files: agentsPyPatches() }),
     startWorker: (sup, inst, o) => startPyWorker(sup, { python: inst.location, ...o }),
     upstreamTests: (u, p) => pyUpstreamChecks(u.location, p.location),

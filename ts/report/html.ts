@@ -21,6 +21,7 @@ const COLORS = {
   hang: '#c62828',
   closed: '#2e7d32',
   error: '#ef6c00',
+  unsupported: '#757575',
   lock: '#f9a825',
   drain: '#1565c0',
   activityClose: '#00838f',
@@ -350,7 +351,7 @@ table.matrix{border-collapse:collapse;background:#fff;box-shadow:0 1px 2px #0002
 .matrix th,.matrix td{border:1px solid #e0e0e0;padding:6px 10px;text-align:left;vertical-align:top}
 .matrix thead th{background:#eeeeee;font-weight:600}
 .matrix th.sc{font-weight:500}
-td.v-hang{background:#ffebee;color:#b71c1c} td.v-closed{background:#e8f5e9;color:#1b5e20} td.v-error{background:#fff3e0;color:#e65100}
+td.v-hang{background:#ffebee;color:#b71c1c} td.v-closed{background:#e8f5e9;color:#1b5e20} td.v-error{background:#fff3e0;color:#e65100} td.v-unsupported{background:#eeeeee;color:#424242}
 td.unexpected{outline:3px solid #ff6f00;outline-offset:-3px}
 .sub{font-size:12px;color:#424242}
 .scenario{background:#fff;padding:12px 16px;margin:16px 0;box-shadow:0 1px 2px #0002;overflow-x:auto}

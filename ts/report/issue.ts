@@ -373,6 +373,27 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   }
   out.push('');
 
+  // ---- the version axis: one row per release when the run covered several
+  const versions = [...new Set(runs.map((r) => r.runtimeVersion))];
+  if (versions.length > 1) {
+    out.push('## Versions');
+    out.push('');
+    out.push(`Unpatched verdicts per release (\`unsupported\`: the kit cannot drive that release, with the reason in results.json; never a verdict on the bug).`);
+    out.push('');
+    out.push(`| ${up.pkg} | ${scenarios.map((s) => code(s)).join(' | ')} |`);
+    out.push(`|---|${scenarios.map(() => '---').join('|')}|`);
+    for (const v of versions) {
+      const cells = scenarios.map((s) => runs.find((r) => r.scenario === s && r.runtimeVersion === v && r.variant === 'unpatched')?.verdict ?? '-');
+      out.push(`| ${esc(v)} | ${cells.map((c) => (c === 'hang' ? '**hang**' : c)).join(' | ')} |`);
+    }
+    out.push('');
+  }
+  if (res.bisect?.[runtime]) {
+    const b = res.bisect[runtime]!;
+    out.push(`**Bisect** (${code(b.scenario)}, ${b.steps.length} runs over ${b.candidates} releases): ${esc(b.summary)}`);
+    out.push('');
+  }
+
   // ---- reproduce
   out.push('## Reproduce');
   out.push('');

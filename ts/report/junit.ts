@@ -38,11 +38,14 @@ function systemOut(r: RunResult): string {
 
 /** The JUnit XML for a results file. Pure; every text goes through `red`, then XML escaping. */
 export function renderJunit(res: ResultsFile, red: Redactor): string {
-  const failures = res.runs.filter((r) => !r.matched).length;
+  const skipped = res.runs.filter((r) => r.verdict === 'unsupported').length;
+  const failures = res.runs.filter((r) => !r.matched && r.verdict !== 'unsupported').length;
   const total = res.runs.reduce((n, r) => n + (r.hangupToVerdictMs ?? 0), 0) / 1000;
   const cases = res.runs.map((r) => {
-    const attrs = `classname="${xmlEscape(red(r.scenario))}" name="${xmlEscape(`${r.runtime} ${r.variant}`)}" time="${((r.hangupToVerdictMs ?? 0) / 1000).toFixed(3)}"`;
-    const failure = r.matched
+    const attrs = `classname="${xmlEscape(red(r.scenario))}" name="${xmlEscape(`${r.runtime} ${r.runtimeVersion} ${r.variant}`)}" time="${((r.hangupToVerdictMs ?? 0) / 1000).toFixed(3)}"`;
+    const failure = r.verdict === 'unsupported'
+      ? `\n      <skipped message="${xmlEscape(red(`unsupported: ${r.reason}`))}"/>`
+      : r.matched
       ? ''
       : `\n      <failure message="${xmlEscape(red(`expected ${r.expected}, got ${r.verdict}: ${r.reason}`))}" type="verdict">${xmlEscape(red(r.reason))}</failure>`;
     return `    <testcase ${attrs}>${failure}\n      <system-out>${cdata(red(systemOut(r)))}</system-out>\n    </testcase>`;
@@ -50,7 +53,7 @@ export function renderJunit(res: ResultsFile, red: Redactor): string {
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="closekit" tests="${res.runs.length}" failures="${failures}" errors="0" time="${total.toFixed(3)}">`,
-    `  <testsuite name="${xmlEscape(red(`closekit ${res.command} ${res.runId}`))}" tests="${res.runs.length}" failures="${failures}" errors="0" skipped="0" time="${total.toFixed(3)}" timestamp="${xmlEscape(res.startedAt)}">`,
+    `  <testsuite name="${xmlEscape(red(`closekit ${res.command} ${res.runId}`))}" tests="${res.runs.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${total.toFixed(3)}" timestamp="${xmlEscape(res.startedAt)}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

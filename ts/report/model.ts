@@ -125,7 +125,9 @@ export function parkedAt(r: RunResult): number | null {
 
 /** Run dir of one run inside a run's report dir: runs/<scenario>.<runtime>.<variant>. */
 export function runSubdir(runDir: string, r: RunResult): string {
-  return join(runDir, 'runs', `${r.scenario}.${r.runtime}.${r.variant}`);
+  const withVersion = join(runDir, 'runs', `${r.scenario}.${r.runtime}-${r.runtimeVersion}.${r.variant}`);
+  // Results written before the version axis named the folder without the version.
+  return existsSync(withVersion) ? withVersion : join(runDir, 'runs', `${r.scenario}.${r.runtime}.${r.variant}`);
 }
 
 /**

@@ -18,7 +18,7 @@ import { captureParkedAt } from './parked.js';
 import { buildResult } from './result.js';
 import { startRunStack, type RunStack } from './stack.js';
 import { closeHung, hangupAndWatch, watchOrphans, type CloseWatch } from './watch.js';
-import { startRunWorker, type RunWorker } from './worker.js';
+import { startRunWorker, WorkerStartError, type RunWorker } from './worker.js';
 
 export type { RunWorker } from './worker.js';
 
@@ -44,15 +44,25 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   let watch: CloseWatch | null = null;
   let afterIdle: LedgerSocket[] | null = null;
   let abortReason: string | undefined;
+  let unsupportedReason: string | undefined;
   try {
-    const { agentName } = await startRunWorker(stack, opts.worker, install, layout, progress);
+    let agentName: string;
+    try {
+      ({ agentName } = await startRunWorker(stack, opts.worker, install, layout, progress));
+    } catch (e) {
+      // The pinned versions start (make test proves it); another release whose worker does
+      // not register is one the kit cannot drive: say so, with the worker's own last words.
+      if (!(e instanceof WorkerStartError)) throw e;
+      unsupportedReason = `the ${opts.worker.label} ${install.version} worker did not start: ${e.lastError}`;
+      throw e;
+    }
     const call = await placeCall(stack, scenario, agentName, layout, progress);
     const ledger = { gatewayUrl: stack.gatewayUrl, worker: install.runtime };
     watch = await hangupAndWatch({ scenario, call, layout, ...ledger, watchdogMs: opts.watchdogMs ?? scenario.watchdogMs, progress });
     if (closeHung(watch, layout.eventsFile)) await captureParkedAt(layout.eventsFile, watch.verdictAt);
     afterIdle = await watchOrphans({ w: watch, scenario, layout, ...ledger, progress });
   } catch (e) {
-    if (e instanceof KitError && e.exitCode === 2) {
+    if (e instanceof KitError && e.exitCode === 2 && !unsupportedReason) {
       await stack.teardown();
       throw e;
     }
@@ -60,5 +70,5 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   } finally {
     await stack.teardown();
   }
-  return buildResult({ scenario, install, layout, network: stack.net.mode, watch, abortReason, afterIdle, wallMinusMonoMs });
+  return buildResult({ scenario, install, layout, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs });
 }

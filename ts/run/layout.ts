@@ -1,5 +1,5 @@
 /**
- * Where one run's files go: `<runDir>/runs/<scenario>.<runtime>.<variant>/` with the
+ * Where one run's files go: `<runDir>/runs/<scenario>.<runtime>-<version>.<variant>/` with the
  * scenario as JSON (CLOSEKIT_SCENARIO), the events file (CLOSEKIT_EVENTS), `logs/` and
  * `result.json`.
  */
@@ -12,7 +12,7 @@ import { writeScenarioJson } from '../runtimes/worker.js';
 import type { Scenario } from '../scenario/spec.js';
 
 export interface RunLayout {
-  /** `<scenario>.<runtime>.<variant>`. */
+  /** `<scenario>.<runtime>-<version>.<variant>`. */
   id: string;
   dir: string;
   logsDir: string;
@@ -24,7 +24,7 @@ export interface RunLayout {
 
 /** Makes the run's folder, writes the scenario JSON and an empty events file. */
 export function prepareRunDir(runDir: string, scenario: Scenario, install: RuntimeInstall): RunLayout {
-  const id = `${scenario.name}.${install.runtime}.${install.variant}`;
+  const id = `${scenario.name}.${install.runtime}-${install.version}.${install.variant}`;
   const dir = join(runDir, 'runs', id);
   const logsDir = join(dir, 'logs');
   mkdirSync(logsDir, { recursive: true });

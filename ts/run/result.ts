@@ -26,6 +26,8 @@ export interface ResultInput {
   /** null when the run stopped before the watch (a caller or worker failure); `abortReason` says why. */
   watch: CloseWatch | null;
   abortReason?: string;
+  /** The kit cannot drive this version (its worker did not start), if so. */
+  unsupportedReason?: string;
   /** The sockets after the 2007 watch, when there was one. */
   afterIdle: LedgerSocket[] | null;
   /** `Date.now() - monotonicMs()` at the start, so wall-clock log lines (livekit-sip) join the timeline. */
@@ -40,7 +42,7 @@ export function buildResult(i: ResultInput): RunResult {
   const sockets = watch?.sockets ?? [];
   const events = readEvents(layout.eventsFile);
   const atVerdict = verdictAt === null ? events : events.filter((e) => e.t <= verdictAt);
-  const v = judge({ events: atVerdict, sockets, hangupAt, abortReason: i.abortReason ?? watch?.abortReason });
+  const v = judge({ events: atVerdict, sockets, hangupAt, abortReason: i.abortReason ?? watch?.abortReason, unsupportedReason: i.unsupportedReason });
   const ref = hangupAt ?? events[0]?.t ?? 0;
   const finalSockets = i.afterIdle ?? sockets;
   const sttAfterHangup = hangupAt === null ? [] : finalSockets.filter((s) => s.kind === 'stt' && s.openedAt > hangupAt);

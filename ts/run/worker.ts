@@ -3,7 +3,8 @@
  * registered with livekit-server (fails fast, with the log tail, when the worker dies).
  */
 import type { RuntimeInstall } from '../contract/results.js';
-import { waitForRegistration, type WorkerChild, type WorkerOptions, type WorkerSpawner } from '../runtimes/worker.js';
+import { KitError } from '../errors.js';
+import { tailFile, waitForRegistration, type WorkerChild, type WorkerOptions, type WorkerSpawner } from '../runtimes/worker.js';
 import type { RunLayout } from './layout.js';
 import type { RunStack } from './stack.js';
 
@@ -38,6 +39,27 @@ export async function startRunWorker(
     scenarioFile: layout.scenarioFile,
     eventsFile: layout.eventsFile,
   });
-  await waitForRegistration(child, layout.eventsFile, { timeoutMs: REGISTRATION_TIMEOUT_MS, label: worker.label });
+  try {
+    await waitForRegistration(child, layout.eventsFile, { timeoutMs: REGISTRATION_TIMEOUT_MS, label: worker.label });
+  } catch (e) {
+    if (e instanceof KitError) throw new WorkerStartError(e, lastErrorLine(child.logFile));
+    throw e;
+  }
   return { agentName, child };
+}
+
+/** The worker exited or did not register: exit 2 as before, with the log's last error line for an `unsupported` verdict. */
+export class WorkerStartError extends KitError {
+  constructor(
+    cause: KitError,
+    readonly lastError: string,
+  ) {
+    super(cause.message, { fix: cause.fix, cause });
+  }
+}
+
+/** The last line of a worker log that names an error (an ImportError, a TypeError, ...), else its last line. */
+export function lastErrorLine(file: string): string {
+  const lines = tailFile(file, 200).split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.reverse().find((l) => /(Error|Exception|error:|Cannot find|not found|No module)/.test(l)) ?? lines[0] ?? 'no log').slice(0, 400);
 }

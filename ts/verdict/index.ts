@@ -10,6 +10,9 @@
  *  - `error`: anything that is not the bug under test: the hangup cue (e.g. wedge.entered)
  *    never came, the close was never requested, the worker died, or the session closed
  *    while sockets stayed open.
+ *  - `unsupported`: the kit cannot drive this version: it does not install, its worker does
+ *    not start, or the job reported `job.unsupported` (an API the agent under test needs is
+ *    missing). Checked first: it is never a verdict on the bug.
  */
 import type { TimelineEvent } from '../contract/events.js';
 import type { LedgerSocket, Verdict } from '../contract/results.js';
@@ -25,6 +28,8 @@ export interface VerdictInput {
   hangupAt: number | null;
   /** Why the run stopped before the hangup, if it did. */
   abortReason?: string;
+  /** Why the kit cannot drive this version at all (install or worker start failed), if so. */
+  unsupportedReason?: string;
 }
 
 export interface VerdictResult {
@@ -65,6 +70,12 @@ export function judge(input: VerdictInput): VerdictResult {
   const workerEvents = events.filter((e) => e.runtime !== 'kit' && !WORKER_EVENTS_IGNORED_FOR_PARK.has(e.ev));
   const lastEvent = workerEvents.length ? describeEvent(workerEvents[workerEvents.length - 1]!) : null;
   const base = { openSocketsAfterClose: open, lastEvent };
+  // Not a verdict on the bug: the kit could not drive this version (never a hang or closed).
+  const unsupported = input.unsupportedReason ?? (() => {
+    const e = events.find((x) => x.ev === 'job.unsupported');
+    return e ? `the agent under test cannot start on this version: ${String(e.data?.error ?? 'unknown error')}` : undefined;
+  })();
+  if (unsupported) return { ...base, verdict: 'unsupported', reason: unsupported, closeMs: null, closeEvent: null };
   if (hangupAt === null) {
     return { ...base, verdict: 'error', reason: input.abortReason ?? 'the run never reached the hangup', closeMs: null, closeEvent: null };
   }

@@ -6,3 +6,4 @@ export { ensureJsRuntime, jsRuntimeDir, agentsRootOf, isJsRuntimeComplete, type 
 export { jsRuntimeStep } from './steps.js';
 export { startJsWorker, jsWorkerEnv, JS_WORKER_CHILD, JS_WORKER_SCRIPT, type JsWorkerOptions } from './start.js';
 export { waitForRegistration, writeScenarioJson } from '../worker.js';
+export { publishedJsVersions } from './versions.js';

@@ -7,3 +7,4 @@ export * from './install.js';
 export { pySteps, pyRuntimeStep } from './steps.js';
 export { startPyWorker, pyWorkerEnv, PY_WORKER_CHILD, type PyWorkerOptions } from './start.js';
 export { waitForRegistration, writeScenarioJson } from '../worker.js';
+export { publishedPyVersions } from './versions.js';
