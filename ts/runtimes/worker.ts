@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { WORKER_ENV } from '../contract/env.js';
 import type { TimelineEvent } from '../contract/events.js';
 import { KitError } from '../errors.js';
 import { readEvents } from '../observe/events.js';
@@ -40,6 +41,19 @@ export interface WorkerOptions {
   name?: string;
   /** The agents log level (default 'debug': the job log is the evidence when a close parks). */
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** The variables every worker gets, whatever its runtime (ts/contract/env.ts REQUIRED_WORKER_ENV). */
+export function baseWorkerEnv(o: WorkerOptions): Record<string, string> {
+  return {
+    [WORKER_ENV.events]: o.eventsFile,
+    [WORKER_ENV.scenario]: o.scenarioFile,
+    [WORKER_ENV.agentName]: o.agentName,
+    [WORKER_ENV.livekitUrl]: o.livekit.wsUrl,
+    [WORKER_ENV.apiKey]: o.livekit.apiKey,
+    [WORKER_ENV.apiSecret]: o.livekit.apiSecret,
+    [WORKER_ENV.inferenceUrl]: o.inferenceUrl,
+  };
 }
 
 /** A runtime's worker start: spawns the worker through `sup` (inside the run's namespace) and returns its child. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WORKER_ENV } from '../../contract/env.js';
 import { ROOT } from '../../config.js';
 import { KitError } from '../../errors.js';
-import { checkWorkerOptions, type WorkerChild, type WorkerOptions, type WorkerSpawner } from '../worker.js';
+import { baseWorkerEnv, checkWorkerOptions, type WorkerChild, type WorkerOptions, type WorkerSpawner } from '../worker.js';
 import { isJsRuntimeComplete } from './install.js';
 
 /** The supervisor child name of the JS worker. */
@@ -29,13 +29,7 @@ export interface JsWorkerOptions extends WorkerOptions {
 export function jsWorkerEnv(o: JsWorkerOptions): Record<string, string> {
   return {
     [WORKER_ENV.agentsDir]: o.runtimeDir,
-    [WORKER_ENV.events]: o.eventsFile,
-    [WORKER_ENV.scenario]: o.scenarioFile,
-    [WORKER_ENV.agentName]: o.agentName,
-    [WORKER_ENV.livekitUrl]: o.livekit.wsUrl,
-    [WORKER_ENV.apiKey]: o.livekit.apiKey,
-    [WORKER_ENV.apiSecret]: o.livekit.apiSecret,
-    [WORKER_ENV.inferenceUrl]: o.inferenceUrl,
+    ...baseWorkerEnv(o),
     LOG_LEVEL: o.logLevel ?? 'debug',
     // The kit's process may carry these; the worker must only ever see the run's values.
     LIVEKIT_INFERENCE_API_KEY: '',

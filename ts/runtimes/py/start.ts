@@ -4,9 +4,8 @@
  * runs inside the worker and job processes is python-shim/closekit_shim/.
  */
 import { existsSync } from 'node:fs';
-import { WORKER_ENV } from '../../contract/env.js';
 import { KitError } from '../../errors.js';
-import { checkWorkerOptions, type WorkerChild, type WorkerOptions, type WorkerSpawner } from '../worker.js';
+import { baseWorkerEnv, checkWorkerOptions, type WorkerChild, type WorkerOptions, type WorkerSpawner } from '../worker.js';
 import { PY_SHIM_DIR } from './install.js';
 
 /** Supervisor child name of the Python worker (its log: `<logsDir>/py-worker.log`). */
@@ -20,13 +19,7 @@ export interface PyWorkerOptions extends WorkerOptions {
 /** The worker's environment (docs/internals.md "Worker environment"); exported for tests. */
 export function pyWorkerEnv(o: PyWorkerOptions): Record<string, string> {
   return {
-    [WORKER_ENV.events]: o.eventsFile,
-    [WORKER_ENV.scenario]: o.scenarioFile,
-    [WORKER_ENV.agentName]: o.agentName,
-    [WORKER_ENV.livekitUrl]: o.livekit.wsUrl,
-    [WORKER_ENV.apiKey]: o.livekit.apiKey,
-    [WORKER_ENV.apiSecret]: o.livekit.apiSecret,
-    [WORKER_ENV.inferenceUrl]: o.inferenceUrl,
+    ...baseWorkerEnv(o),
     // livekit-agents' cli reads it (TRACE, DEBUG, INFO, WARN, ERROR)
     LIVEKIT_LOG_LEVEL: (o.logLevel ?? 'debug').toUpperCase(),
     // The kit's own environment may carry these; the worker must only see the run's values.
