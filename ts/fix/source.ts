@@ -23,9 +23,21 @@ export type FixSource =
   | { kind: 'version'; version: string };
 
 /** What each upstream's tree looks like, and the paths its patches touch. */
-export const UPSTREAM_LAYOUT: Record<Runtime, { repo: string; marker: string; pkgDir: string; patchPrefix: string; describe: string }> = {
-  js: { repo: 'livekit/agents-js', marker: 'agents/package.json', pkgDir: 'agents', patchPrefix: 'agents/', describe: 'agents/package.json (name @livekit/agents) and pnpm-workspace.yaml at its root' },
-  py: { repo: 'livekit/agents', marker: 'livekit-agents/pyproject.toml', pkgDir: 'livekit-agents', patchPrefix: 'livekit-agents/livekit/', describe: 'livekit-agents/pyproject.toml and livekit-agents/livekit/agents/ at its root' },
+export const UPSTREAM_LAYOUT: Record<Runtime, { repo: string; pkgDir: string; patchPrefix: string; describe: string; isCheckout: (dir: string) => boolean }> = {
+  js: {
+    repo: 'livekit/agents-js',
+    pkgDir: 'agents',
+    patchPrefix: 'agents/',
+    describe: 'agents/package.json (name @livekit/agents) and pnpm-workspace.yaml at its root',
+    isCheckout: (dir) => existsSync(resolve(dir, 'pnpm-workspace.yaml')) && existsSync(resolve(dir, 'agents/package.json')) && /"name":\s*"@livekit\/agents"/.test(readFileSync(resolve(dir, 'agents/package.json'), 'utf8')),
+  },
+  py: {
+    repo: 'livekit/agents',
+    pkgDir: 'livekit-agents',
+    patchPrefix: 'livekit-agents/livekit/',
+    describe: 'livekit-agents/pyproject.toml and livekit-agents/livekit/agents/ at its root',
+    isCheckout: (dir) => existsSync(resolve(dir, 'livekit-agents/pyproject.toml')) && existsSync(resolve(dir, 'livekit-agents/livekit/agents/__init__.py')),
+  },
 };
 
 const VERSION_RE = /^\d+\.\d+\.\d+(?:[-.]?[a-z0-9.]+)?$/i;
@@ -87,9 +99,7 @@ async function git(dir: string, args: string[]): Promise<{ ok: boolean; out: str
  */
 export async function resolveCheckout(runtime: Runtime, dir: string): Promise<FixSource & { kind: 'checkout' }> {
   const layout = UPSTREAM_LAYOUT[runtime];
-  const marker = resolve(dir, layout.marker);
-  const ok = existsSync(marker) && (runtime === 'js' ? existsSync(resolve(dir, 'pnpm-workspace.yaml')) && /"name":\s*"@livekit\/agents"/.test(readFileSync(marker, 'utf8')) : existsSync(resolve(dir, 'livekit-agents/livekit/agents/__init__.py')));
-  if (!ok) throw new KitError(`${dir} is not a ${layout.repo} checkout (expected ${layout.describe})`, { fix: `pass the root of a ${layout.repo} clone` });
+  if (!layout.isCheckout(dir)) throw new KitError(`${dir} is not a ${layout.repo} checkout (expected ${layout.describe})`, { fix: `pass the root of a ${layout.repo} clone` });
   const head = await git(dir, ['rev-parse', 'HEAD']);
   if (!head.ok) return { kind: 'checkout', dir, commit: null, dirty: true, key: sha256(`${dir}:${Date.now()}`).slice(0, 16) };
   const commit = head.out.trim();

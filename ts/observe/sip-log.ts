@@ -9,7 +9,7 @@ import type { TimelineEvent } from './events.js';
 /**
  * Every INFO/WARN/ERROR line of `logFile` about a call, as `sip.log` events on the
  * CLOCK_MONOTONIC ms scale. `wallMinusMonoMs` is `Date.now() - monotonicMs()` taken in the
- * orchestrator (both clocks read in one process). `callId` filters to one call (livekit-sip's
+ * kit (both clocks read in one process). `callId` filters to one call (livekit-sip's
  * SCL_ id); null keeps every call's lines.
  */
 export function sipLogEvents(logFile: string, wallMinusMonoMs: number, callId: string | null): TimelineEvent[] {

@@ -170,7 +170,7 @@ async function removeNamespace(name: string, hostVeth: string, claimFile: string
   if (claimFile) {
     try { unlinkSync(claimFile); } catch { /* already released */ }
   }
-  // The reaper's log only matters when it had to act (orchestrator died before this ran).
+  // The reaper's log only matters when it had to act (the kit died before this ran).
   try { unlinkSync(join(CLAIM_DIR, `${name}.reaper.log`)); } catch { /* none */ }
 }
 

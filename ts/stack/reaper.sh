@@ -1,6 +1,6 @@
 #!/bin/sh
 # closekit reaper: started detached (its own session) by ts/stack/netns.ts for each run
-# namespace. It outlives the orchestrator on purpose: when the orchestrator dies in any way
+# namespace. It outlives the kit on purpose: when the kit dies in any way
 # (even SIGKILL, where no JS handler runs), it kills every process left in the namespace and
 # deletes the namespace, the host veth end and the address claim.
 #
@@ -26,7 +26,7 @@ while :; do
   sleep 0.5
 done
 
-echo "reaper: orchestrator $WATCH_PID gone, reaping namespace $NS"
+echo "reaper: kit process $WATCH_PID gone, reaping namespace $NS"
 i=0
 while [ $i -lt 40 ]; do
   pids=$(ip netns pids "$NS" 2>/dev/null)
