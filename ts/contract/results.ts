@@ -34,6 +34,8 @@ export interface RuntimeInstall {
   version: string;
   /** js: the runtime dir (npm project); py: the venv's python executable. */
   location: string;
+  /** Known fix-ups the kit applied to make this release drivable (e.g. an undeclared dependency it installed). */
+  notes?: string[];
 }
 
 /**
@@ -129,6 +131,8 @@ export interface RunResult {
   /** The worker's provider sockets, open/close times relative to the hangup (ms), as at the end of the run. */
   sockets: LedgerSocket[];
   logsDir: string;
+  /** Fix-ups the kit applied to this install (RuntimeInstall.notes), when any. */
+  installNotes?: string[];
 }
 
 export interface Counts {
@@ -202,6 +206,8 @@ export interface BisectResult {
   /** Releases that could not be driven (`unsupported`), skipped as `git bisect skip` does. */
   skipped: Array<{ version: string; reason: string }>;
   steps: BisectStep[];
+  /** Fix-ups the kit applied to releases it ran (an undeclared dependency installed, ...). */
+  fixups?: string[];
   /** One line, e.g. `last hang: 1.6.3, first closed: 1.7.0`. */
   summary: string;
 }

@@ -88,7 +88,7 @@ let installed: Promise<LoadedRuntime> | undefined;
  *   SpeechStream.run() attempt (stt/stt.ts mainTask retries or gives up after it), e.g. 2007.
  * - `parked {open, closeStep, waits, stack, tasks, sessions, inspector}` on SIGUSR2: the open
  *   steps and every live session task with what it awaits (parked.ts `captureParked`), for
- *   the orchestrator's hang report.
+ *   the kit's hang report.
  * @returns the loaded runtime.
  * @throws Error when a wrapped method does not exist (an agents version this kit does not know).
  */
@@ -98,7 +98,9 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
     const rt = await loadRuntime();
     const { AgentSession } = rt.agents.voice;
     const { AgentActivity } = await rt.importInternal('dist/voice/agent_activity.js');
-    const { ToolExecutor } = await rt.importInternal('dist/voice/tool_executor.js');
+    // Releases before the ToolExecutor (agents-js < 1.5) run tools inside the activity: the
+    // tool drain is then not a step of its own, and the rest of the close is observed as usual.
+    const { ToolExecutor } = await rt.importInternal('dist/voice/tool_executor.js').catch(() => ({ ToolExecutor: null }));
     const inferenceStt = rt.agents.inference.stt as any;
     // Before any session exists: Task.from must be wrapped before the first task is created.
     await installParkedCapture(rt, { ToolExecutor, cancellableFlag: (rt.agents.llm as any)?.ToolFlag?.CANCELLABLE }, openInstrumentedSteps);
@@ -156,9 +158,14 @@ export function instrument(emit: Emit): Promise<LoadedRuntime> {
     wrapSpan(AgentActivity.prototype, 'drain', emit, { start: 'drain.start', end: 'drain.end', step: 'drain' }, agentId);
     wrapSpan(AgentActivity.prototype, 'close', emit, { start: 'activity.close.start', end: 'activity.close.end', step: 'activity.close' }, agentId);
     const step = (s: string) => ({ start: 'activity.step.start', end: 'activity.step.end', step: s }) as const;
-    wrapSpan(AgentActivity.prototype, '_pauseSchedulingTask', emit, step('activity.pauseSchedulingTask'));
-    wrapSpan(AgentActivity.prototype, '_closeSessionResources', emit, step('activity.closeSessionResources'));
-    wrapSpan(ToolExecutor.prototype, 'drain', emit, step('toolExecutor.drain'), (self: any) => ({
+    // The inner steps are evidence of where the close waits, not what the verdict rests on:
+    // a release without one of them is still driven (the outer steps above are required).
+    const inner = (proto: any, name: string, ev: ReturnType<typeof step>, data?: (self: any, args: any[]) => Record<string, unknown>) => {
+      if (typeof proto?.[name] === 'function') wrapSpan(proto, name, emit, ev, data);
+    };
+    inner(AgentActivity.prototype, '_pauseSchedulingTask', step('activity.pauseSchedulingTask'));
+    inner(AgentActivity.prototype, '_closeSessionResources', step('activity.closeSessionResources'));
+    inner(ToolExecutor?.prototype, 'drain', step('toolExecutor.drain'), (self: any) => ({
       tools: [...(self?.runningTasks?.values?.() ?? [])].map((t: any) => ({ name: t?.ctx?.functionCall?.name, cancellable: t?.allowCancellation })),
     }));
 

@@ -67,7 +67,9 @@ export async function bisect(o: BisectOptions): Promise<{ result: BisectResult; 
       step = { version, verdict: r.verdict, reason: r.reason, ms: Date.now() - t0 };
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
-      step = { version, verdict: 'unsupported', reason: `does not install or start: ${e.message.split('\n')[0]}`, ms: Date.now() - t0 };
+      // The first line says which step failed, the last what failed (an ImportError, npm's error).
+      const lines = e.message.split('\n').map((l) => l.trim()).filter(Boolean);
+      step = { version, verdict: 'unsupported', reason: `does not install or start: ${lines[0]}${lines.length > 1 ? ` ... ${lines.at(-1)}` : ''}`, ms: Date.now() - t0 };
     }
     log(`  ${version}: ${step.verdict}${step.verdict === 'unsupported' ? ` (${step.reason})` : ''}`);
     steps.push(step);
@@ -89,6 +91,11 @@ export async function bisect(o: BisectOptions): Promise<{ result: BisectResult; 
     const note = found.good === 'closed' && found.bad === 'hang' ? ` (regressed in ${first})` : found.good === 'hang' && found.bad === 'closed' ? ` (fixed in ${first})` : '';
     const summary = `last ${found.good}: ${versions[found.lo]}, first ${found.bad}: ${first}${note}${gap.length ? `; between them only releases the kit cannot drive: ${gap.join(', ')}` : ''}`;
     result = { ...base, goodVerdict: found.good, badVerdict: found.bad, lastGood: versions[found.lo]!, firstBad: first, summary };
+  }
+  const fixups = [...new Set(runs.flatMap((r) => r.installNotes ?? []))];
+  if (fixups.length) {
+    result.fixups = fixups;
+    result.summary = `${result.summary}; fix-ups: ${fixups.join('; ')}`;
   }
   const olderEnd = found.kind !== 'undrivable' && found.lo > 0 ? seen.get(versions[0]!)?.reason : null;
   if (olderEnd && found.kind !== 'undrivable') result.summary = `${result.summary}; the older end ${from} cannot be driven (${olderEnd}), the first release that can is ${versions[found.lo]}`;

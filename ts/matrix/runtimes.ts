@@ -96,7 +96,8 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     label: RUNTIME_NAMES.py.long,
     defaultVersion: VERSIONS.agentsPy,
     async install(version) {
-      return install('py', 'unpatched', version, (await ensurePyRuntime(version)).python);
+      const r = await ensurePyRuntime(version);
+      return { ...install('py', 'unpatched', version, r.python), ...(r.fixups?.length ? { notes: r.fixups } : {}) };
     },
     async patch(version) {
       return install('py', 'patched', version, (await buildPatchedPyRuntime(version)).python);

@@ -387,6 +387,11 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
       out.push(`| ${esc(v)} | ${cells.map((c) => (c === 'hang' ? '**hang**' : c)).join(' | ')} |`);
     }
     out.push('');
+    const fixups = [...new Set(runs.flatMap((r) => r.installNotes ?? []))];
+    if (fixups.length) {
+      out.push(`Fix-ups the kit applied to drive these releases: ${fixups.map((f) => esc(red(f))).join('; ')}.`);
+      out.push('');
+    }
   }
   if (res.bisect?.[runtime]) {
     const b = res.bisect[runtime]!;

@@ -81,6 +81,7 @@ export function buildResult(i: ResultInput): RunResult {
     timeline: timeline.map((e) => ({ t: round1(e.t - ref), ev: e.ev, runtime: e.runtime, data: e.data })),
     sockets: finalSockets.map((s) => ({ ...s, openedAt: round1(s.openedAt - ref), closedAt: s.closedAt === null ? null : round1(s.closedAt - ref) })),
     logsDir: layout.logsDir,
+    ...(install.notes?.length ? { installNotes: install.notes } : {}),
   };
   writeFileSync(join(layout.dir, 'result.json'), JSON.stringify(result, null, 2));
   return result;

@@ -37,6 +37,8 @@ export interface PyRuntime {
   python: string;
   /** The venv's site-packages (where `livekit/agents/` lives; patch target). */
   sitePackages: string;
+  /** Known fix-ups applied to this venv (UNDECLARED_DEPS), said in every result of it. */
+  fixups?: string[];
 }
 
 /** Contents of the completion marker. */
@@ -48,7 +50,17 @@ interface PyMarker {
   pythonVersion: string;
   sitePackages: string;
   builtAt: string;
+  /** Known fix-ups the kit applied to make this release importable (see UNDECLARED_DEPS). */
+  fixups?: string[];
 }
+
+/**
+ * Modules some livekit-agents releases import without declaring them (a packaging bug:
+ * e.g. 1.6.x `livekit/agents/inference/llm.py` imports httpx, which its metadata does not
+ * list), and the pin the kit installs so the release can be driven. The fix-up is recorded
+ * in the venv's marker and in every result of that release, never silent.
+ */
+export const UNDECLARED_DEPS: Record<string, string> = { httpx: 'httpx==0.28.1' };
 
 /** Default venv folder for a version; `patched` is the copy `kit verify` patches. */
 export function pyRuntimeDir(version: string, opts: { patched?: boolean } = {}): string {
@@ -203,7 +215,7 @@ export async function ensurePyRuntime(
   }
   if (isPyRuntimeComplete(version, dir)) {
     const m = readMarker(dir)!;
-    return { dir, python: join(dir, 'bin', 'python'), sitePackages: m.sitePackages };
+    return { dir, python: join(dir, 'bin', 'python'), sitePackages: m.sitePackages, fixups: m.fixups ?? [] };
   }
   if (existsSync(dir)) {
     log(`removing incomplete or outdated venv ${dir}`);
@@ -217,6 +229,7 @@ export async function ensurePyRuntime(
   mkdirSync(join(dir, '..'), { recursive: true });
 
   const uv = await ensureUv(base.python, log);
+  const fixups: string[] = [];
   // uv: relocatable venv built beside the target, renamed when complete (atomic).
   // stdlib venv: not relocatable, so built in place; the marker (written last) is the commit.
   const buildDir = uv ? `${dir}.tmp-${process.pid}` : dir;
@@ -246,7 +259,20 @@ export async function ensurePyRuntime(
       r = await execa(join(buildDir, 'bin', 'python'), args, { reject: false });
       if (r.exitCode !== 0) fail('pip install', r);
     }
-    const r = await execa(join(buildDir, 'bin', 'python'), ['-c', 'import livekit.agents as a; print(a.__version__)'], { reject: false });
+    const importCheck = () => execa(join(buildDir, 'bin', 'python'), ['-c', 'import livekit.agents as a; print(a.__version__)'], { reject: false });
+    let r = await importCheck();
+    // A release that imports a module it does not declare: install the known one, then check again.
+    for (let tries = 0; r.exitCode !== 0 && tries < Object.keys(UNDECLARED_DEPS).length; tries++) {
+      const missing = /No module named '([\w.]+)'/.exec(r.stderr)?.[1]?.split('.')[0];
+      const pin = missing ? UNDECLARED_DEPS[missing] : undefined;
+      if (!pin) break;
+      log(`livekit-agents ${version} imports ${missing} without declaring it: installing ${pin} (a known fix-up)`);
+      const args = uv ? ['pip', 'install', '-q', '--python', join(buildDir, 'bin', 'python'), pin] : ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', pin];
+      const fx = uv ? await execa(uv, args, { reject: false }) : await execa(join(buildDir, 'bin', 'python'), args, { reject: false });
+      if (fx.exitCode !== 0) fail(`the fix-up install of ${pin}`, fx);
+      fixups.push(`installed ${pin}: livekit-agents ${version} imports ${missing} but does not declare it`);
+      r = await importCheck();
+    }
     if (r.exitCode !== 0 || r.stdout.trim() !== version) fail(`import check (got "${r.stdout.trim()}")`, r);
   } catch (e) {
     if (e instanceof KitError) throw e;
@@ -260,6 +286,7 @@ export async function ensurePyRuntime(
     pythonVersion: base.version,
     sitePackages: sitePackagesOf(dir, base.version),
     builtAt: new Date().toISOString(),
+    ...(fixups.length ? { fixups } : {}),
   };
   writeFileSync(join(buildDir, PY_MARKER), JSON.stringify(marker, null, 2) + '\n');
   if (buildDir !== dir) {
@@ -271,5 +298,10 @@ export async function ensurePyRuntime(
       if (!isPyRuntimeComplete(version, dir)) throw new KitError(`cannot move the built venv into ${dir}: ${(e as Error).message}`, { cause: e });
     }
   }
-  return { dir, python: join(dir, 'bin', 'python'), sitePackages: marker.sitePackages };
+  return { dir, python: join(dir, 'bin', 'python'), sitePackages: marker.sitePackages, fixups };
+}
+
+/** The fix-ups recorded in a venv's marker (empty when none, or no marker). */
+export function pyFixups(dir: string): string[] {
+  return readMarker(dir)?.fixups ?? [];
 }
