@@ -66,6 +66,8 @@ interface MatrixCli {
   caller?: string[];
   watchdogMs?: number;
   json?: boolean;
+  jobs?: number;
+  shard?: { index: number; total: number };
 }
 
 /** The per-runtime version options, keyed by runtime id. */
@@ -79,6 +81,16 @@ function matrixOptions(cmd: Command): Command {
     .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
     .option('--caller <kinds>', 'only scenarios with these caller kinds: webrtc,sip-inbound,sip-outbound', list(['webrtc', 'sip-inbound', 'sip-outbound', 'sip']))
     .option('--json', 'print the summary (run id, per run verdict / expected / matched, exit code) as JSON on stdout; progress stays on stderr')
+    .option('-j, --jobs <n>', 'runs at once, each on its own stack in its own namespace (default 1)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('a whole number from 1 to 16');
+      return n;
+    })
+    .option('--shard <i/n>', 'run only slice i of n of the matrix (deterministic); `kit merge` combines the shards', (v) => {
+      const m = /^(\d+)\/(\d+)$/.exec(v);
+      if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new InvalidArgumentError('i/n with 1 <= i <= n, e.g. 1/3');
+      return { index: Number(m[1]), total: Number(m[2]) };
+    })
     .option('--watchdog-ms <ms>', 'override every scenario watchdog (ms)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
@@ -132,6 +144,43 @@ program
     console.log(`first bad: ${result.firstBad ?? '-'}${result.badVerdict && result.firstBad ? ` (${result.badVerdict})` : ''}`);
     console.log(`${result.summary}`);
     console.log(`${result.steps.length} run(s) over ${result.candidates} release(s), ${result.skipped.length} skipped, ${wallS} s; results: ${results}`);
+  });
+
+program
+  .command('merge')
+  .description('merge the results of --shard i/n runs into one run with all the reports')
+  .argument('<dirs...>', 'the shard run folders (.kit/runs/<id> or reports/<id>)')
+  .option('--json', 'print the merged run id and folder as JSON')
+  .action(async (dirs: string[], o: { json?: boolean }) => {
+    const { mergeShards } = await import('./matrix/merge.js');
+    const { renderTable } = await import('./report/table.js');
+    const { runId, reportDir, res } = await mergeShards(dirs);
+    const drivable = res.runs.filter((r) => r.verdict !== 'unsupported');
+    process.exitCode = drivable.length && drivable.every((r) => r.matched) ? 0 : 1;
+    if (o.json) console.log(JSON.stringify({ runId, reports: reportDir, runs: res.runs.length, mergedFrom: res.mergedFrom, exitCode: process.exitCode }, null, 2));
+    else console.log(`${renderTable(res.runs)}\n\nmerged ${res.mergedFrom?.length} shards into ${runId}: ${reportDir}`);
+  });
+
+program
+  .command('ci')
+  .description('write a CI workflow whose job matrix is the kit\'s own matrix (runtime x version x shard)')
+  .option('--github', 'GitHub Actions (the only one so far)')
+  .option('--shards <n>', 'shards per runtime x version', (v) => Number(v), 2)
+  .option('-r, --runtime <runtimes>', 'js,py (default: both)', list(RUNTIME_IDS))
+  .option('--js-version <spec>', '@livekit/agents versions', VERSIONS.agentsJs)
+  .option('--py-version <spec>', 'livekit-agents versions', VERSIONS.agentsPy)
+  .option('--repro', 'run kit repro instead of kit verify')
+  .option('-o, --out <file>', 'write it there (default: stdout)')
+  .action(async (o: { github?: boolean; shards: number; runtime?: Runtime[]; jsVersion: string; pyVersion: string; repro?: boolean; out?: string }) => {
+    if (!o.github) throw new KitError('name the CI system', { fix: 'kit ci --github' });
+    if (!Number.isInteger(o.shards) || o.shards < 1) throw new KitError('--shards takes a whole number >= 1', { fix: 'e.g. --shards 2' });
+    const { githubWorkflow } = await import('./matrix/ci.js');
+    const yml = githubWorkflow({ runtimes: o.runtime?.length ? o.runtime : [...RUNTIME_IDS], versions: versionsOf(o), shards: o.shards, command: o.repro ? 'repro' : 'verify' });
+    if (o.out) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(o.out, yml);
+      console.error(`wrote ${o.out}`);
+    } else process.stdout.write(yml);
   });
 
 program

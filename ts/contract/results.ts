@@ -175,6 +175,10 @@ export interface ResultsFile {
   runs: RunResult[];
   parity?: ParityRow[];
   upstreamTests?: UpstreamChecks;
+  /** --shard i/n: this results.json holds slice i of n (kit merge combines them). */
+  shard?: { index: number; total: number };
+  /** kit merge: the shard runs this run was merged from. */
+  mergedFrom?: string[];
   /** kit bisect: the steps and the answer, per runtime bisected. */
   bisect?: Partial<Record<Runtime, BisectResult>>;
   /** kit verify: what the patched variant of each runtime ran (absent in older results: closekit's patches/). */

@@ -29,6 +29,10 @@ export interface MatrixOptions {
   versions?: Partial<Record<Runtime, string>>;
   /** kit verify: a fix source per runtime for the patched variant (ts/fix/source.ts; default patches/). */
   fixes?: Partial<Record<Runtime, string>>;
+  /** Runs at once (-j), each on its own stack (default 1). */
+  jobs?: number;
+  /** Run only slice `index` of `total` (1-based) of the plan (--shard i/n); upstream tests run in shard 1. */
+  shard?: { index: number; total: number };
   caller?: string[];
   watchdogMs?: number;
   command: string;
@@ -82,47 +86,67 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     if (!o.variants.includes('patched')) throw new KitError(`--${rt}-fix is for kit verify (the patched variant)`, { fix: 'use kit verify' });
     sources[rt] = await resolveFixSource(rt, spec);
   }
-  const installs: RuntimeInstall[] = [];
+  // The plan: scenario × runtime × version × variant, in one fixed order, so a shard is a
+  // deterministic slice of it (round robin: shards stay balanced) and results sort by it.
+  const versionsOf = new Map<Runtime, string[]>();
+  for (const rt of runtimes) versionsOf.set(rt, await versionList(rt, o.versions?.[rt]));
+  const plan = scenarios.flatMap((s) => runtimes.flatMap((rt) => versionsOf.get(rt)!.flatMap((version) => o.variants.map((variant) => ({ s, rt, version, variant })))));
+  const keyOf = (p: { rt: Runtime; version: string; variant: Variant }) => `${p.rt}|${p.version}|${p.variant}`;
+  const mine = o.shard ? plan.filter((_, i) => i % o.shard!.total === o.shard!.index - 1) : plan;
+  if (!mine.length) throw new KitError(`shard ${o.shard!.index}/${o.shard!.total} has no runs (the matrix has ${plan.length})`, { fix: 'use fewer shards' });
+  const needed = new Set(mine.map(keyOf));
+
+  const installs = new Map<string, RuntimeInstall>();
   const candidates: Partial<Record<Runtime, Candidate>> = {};
   // A version of a multi-version matrix that does not install is `unsupported`, not the end of the matrix.
-  const unsupported: Array<{ runtime: Runtime; variant: Variant; version: string; reason: string }> = [];
+  const unsupported = new Map<string, string>();
   for (const rt of runtimes) {
-    const versions = await versionList(rt, o.versions?.[rt]);
+    const versions = versionsOf.get(rt)!;
     for (const version of versions) {
       for (const v of o.variants) {
+        const key = keyOf({ rt, version, variant: v });
+        if (!needed.has(key)) continue;
         log(`preparing ${rt} ${version} ${v}...`);
         try {
           if (v === 'unpatched') {
-            installs.push(await RUNTIMES[rt].install(version));
+            installs.set(key, await RUNTIMES[rt].install(version));
             continue;
           }
           const c = await RUNTIMES[rt].candidate(version, sources[rt] ?? RUNTIMES[rt].ownPatches(), log);
-          installs.push(c.install);
+          installs.set(key, c.install);
           candidates[rt] = c.candidate;
           if (sources[rt]) log(`${rt} candidate: ${c.candidate.label}`);
         } catch (e) {
           if (versions.length === 1 || !(e instanceof KitError)) throw e;
-          unsupported.push({ runtime: rt, variant: v, version, reason: `${RUNTIMES[rt].label} ${version}${v === 'patched' ? ' (patched)' : ''} does not install: ${e.message.split('\n').slice(0, 3).join(' ')}` });
+          unsupported.set(key, `${RUNTIMES[rt].label} ${version}${v === 'patched' ? ' (patched)' : ''} does not install: ${e.message.split('\n').slice(0, 3).join(' ')}`);
           log(`  ${rt} ${version} ${v}: unsupported (${e.message.split('\n')[0]})`);
         }
       }
     }
   }
 
-  const runs: RunResult[] = [];
+  const jobs = Math.max(1, o.jobs ?? 1);
+  // Finished in any order (-j): kept with their place in the plan, reported in plan order.
+  const done: Array<{ at: number; r: RunResult }> = [];
   const tasks = new Listr(
-    scenarios.flatMap((s) =>
-      installs.map((inst) => ({
-        title: `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}`,
-        task: async (_: unknown, task: { title: string; output: string }) => {
-          const r = await runOne({ scenario: s, install: inst, worker: RUNTIMES[inst.runtime], runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
-          runs.push(r);
-          task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
-        },
-      })),
-    ),
+    mine
+      .map((p, at) => ({ p, at }))
+      .filter(({ p }) => installs.has(keyOf(p)))
+      .map(({ p, at }) => {
+        const inst = installs.get(keyOf(p))!;
+        const s = p.s;
+        return {
+          title: `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}`,
+          task: async (_: unknown, task: { title: string; output: string }) => {
+            const r = await runOne({ scenario: s, install: inst, worker: RUNTIMES[inst.runtime], runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
+            done.push({ at, r });
+            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
+          },
+        };
+      }),
     {
-      concurrent: false,
+      // -j N: N runs at once, each on its own stack in its own namespace (every lane shows).
+      concurrent: jobs > 1 ? jobs : false,
       exitOnError: true,
       registerSignalListeners: false,
       // Progress is for people, on stderr; with --json stdout carries only the summary.
@@ -131,22 +155,26 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     },
   );
   await tasks.run();
-  for (const s of scenarios) for (const u of unsupported) runs.push(unsupportedRun(s, u));
+  mine.forEach((p, at) => {
+    const why = unsupported.get(keyOf(p));
+    if (why) done.push({ at, r: unsupportedRun(p.s, { runtime: p.rt, variant: p.variant, version: p.version, reason: why }) });
+  });
+  const runs = done.sort((a, b) => a.at - b.at).map((x) => x.r);
 
   const par = parity(runs);
   let upstream: UpstreamChecks | undefined;
-  if (o.upstreamTests && o.variants.includes('patched')) {
+  if (o.upstreamTests && o.variants.includes('patched') && (!o.shard || o.shard.index === 1)) {
     log('running upstream tests and regression tests, unpatched vs patched (minutes)...');
     const parts = [];
     for (const rt of runtimes) {
-      const u = installs.find((i) => i.runtime === rt && i.variant === 'unpatched');
-      const p = installs.find((i) => i.runtime === rt && i.variant === 'patched');
+      const u = [...installs.values()].find((i) => i.runtime === rt && i.variant === 'unpatched');
+      const p = [...installs.values()].find((i) => i.runtime === rt && i.variant === 'patched');
       if (u && p) parts.push(await RUNTIMES[rt].upstreamTests(u, p));
     }
     upstream = combineUpstreamChecks(parts);
   }
   const file = writeResults(
-    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream, ...(Object.keys(candidates).length ? { candidates } : {}) },
+    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream, ...(Object.keys(candidates).length ? { candidates } : {}), ...(o.shard ? { shard: o.shard } : {}) },
     runsDir,
   );
   const { writeReports } = await import('../report/index.js');
