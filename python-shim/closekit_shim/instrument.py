@@ -119,6 +119,20 @@ def open_instrumented_steps() -> list[str]:
     return [s for _, (s, _) in sorted(_OPEN.items())]
 
 
+def _wrap_tool_drain(cls: type, emit: Emit) -> None:
+    _wrap_span(
+        cls,
+        "drain",
+        emit,
+        "activity.step.start",
+        "activity.step.end",
+        "tool_executor.drain",
+        lambda self, *a, **k: {
+            "tools": [{"name": t.ctx.function_call.name, "cancellable": t.allow_cancellation} for t in list(getattr(self, "_running_tasks", {}).values())]
+        },
+    )
+
+
 def instrument(emit: Emit) -> list[str]:
     """Install the wrappers once per process; later calls only retarget them to ``emit``.
 
@@ -141,7 +155,6 @@ def instrument(emit: Emit) -> list[str]:
     # with its own events file) retargets them
     emit = _forward
     from livekit.agents.inference import stt as inference_stt
-    from livekit.agents.voice import tool_executor
     from livekit.agents.voice.agent_activity import AgentActivity
     from livekit.agents.voice.agent_session import AgentSession
 
@@ -227,19 +240,19 @@ def instrument(emit: Emit) -> list[str]:
         lambda self, *a, **k: {**agent_of(self), "handoff": k.get("new_activity") is not None},
     )
     _wrap_span(AgentActivity, "aclose", emit, "activity.close.start", "activity.close.end", "activity.close", agent_of)
-    _wrap_span(AgentActivity, "_pause_scheduling_task", emit, "activity.step.start", "activity.step.end", "activity.pause_scheduling_task")
-    _wrap_span(AgentActivity, "_close_session", emit, "activity.step.start", "activity.step.end", "activity.close_session")
-    _wrap_span(
-        tool_executor._ToolExecutor,
-        "drain",
-        emit,
-        "activity.step.start",
-        "activity.step.end",
-        "tool_executor.drain",
-        lambda self, *a, **k: {
-            "tools": [{"name": t.ctx.function_call.name, "cancellable": t.allow_cancellation} for t in list(getattr(self, "_running_tasks", {}).values())]
-        },
-    )
+    # The inner steps are evidence of where the close waits, not what the verdict rests on: a
+    # release without one of them is still driven (the outer steps above are required).
+    # Releases before the _ToolExecutor (livekit-agents < 1.6) run tools inside the activity.
+    # Mirrors the `inner` spans of ts/js-shim/instrument.ts.
+    try:
+        from livekit.agents.voice import tool_executor
+    except ImportError:
+        tool_executor = None
+    for name, step in (("_pause_scheduling_task", "activity.pause_scheduling_task"), ("_close_session", "activity.close_session")):
+        if callable(getattr(AgentActivity, name, None)):
+            _wrap_span(AgentActivity, name, emit, "activity.step.start", "activity.step.end", step)
+    if tool_executor is not None:
+        _wrap_tool_drain(tool_executor._ToolExecutor, emit)
 
     connects: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
