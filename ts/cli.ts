@@ -68,6 +68,7 @@ interface MatrixCli {
   json?: boolean;
   jobs?: number;
   shard?: { index: number; total: number };
+  pyWorker?: 'venv' | 'container';
 }
 
 /** The per-runtime version options, keyed by runtime id. */
@@ -81,6 +82,10 @@ function matrixOptions(cmd: Command): Command {
     .option('--py-version <version>', 'livekit-agents version', VERSIONS.agentsPy)
     .option('--caller <kinds>', 'only scenarios with these caller kinds: webrtc,sip-inbound,sip-outbound', list(['webrtc', 'sip-inbound', 'sip-outbound', 'sip']))
     .option('--json', 'print the summary (run id, per run verdict / expected / matched, exit code) as JSON on stdout; progress stays on stderr')
+    .option('--py-worker <how>', 'venv (default) or container: the Python worker in a podman/docker image built by the kit', (v) => {
+      if (v !== 'venv' && v !== 'container') throw new InvalidArgumentError('venv or container');
+      return v;
+    })
     .option('-j, --jobs <n>', 'runs at once, each on its own stack in its own namespace (default 1)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('a whole number from 1 to 16');
@@ -102,7 +107,7 @@ matrixOptions(program.command('repro'))
   .description('run the scenarios on the unpatched runtimes and show each hang with evidence')
   .action(async (o: MatrixCli) => {
     const { runMatrix } = await import('./matrix/index.js');
-    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), variants: ['unpatched'], command: 'repro' });
+    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), workers: { py: o.pyWorker === 'container' ? 'container' : 'host' }, variants: ['unpatched'], command: 'repro' });
   });
 
 matrixOptions(program.command('verify'))
@@ -113,7 +118,7 @@ matrixOptions(program.command('verify'))
   .action(async (o: MatrixCli & { upstreamTests: boolean; jsFix?: string; pyFix?: string }) => {
     const { runMatrix } = await import('./matrix/index.js');
     const fixes = Object.fromEntries(Object.entries({ js: o.jsFix, py: o.pyFix }).filter(([, v]) => !!v)) as Partial<Record<Runtime, string>>;
-    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), fixes, variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
+    process.exitCode = await runMatrix({ ...o, versions: versionsOf(o), workers: { py: o.pyWorker === 'container' ? 'container' : 'host' }, fixes, variants: ['unpatched', 'patched'], command: 'verify', upstreamTests: o.upstreamTests });
   });
 
 program

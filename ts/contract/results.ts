@@ -36,6 +36,15 @@ export interface RuntimeInstall {
   location: string;
   /** Known fix-ups the kit applied to make this release drivable (e.g. an undeclared dependency it installed). */
   notes?: string[];
+  /** The worker runs in this container image instead of straight from the install (`--py-worker container`). */
+  container?: { image: string; imageId: string; engine: string };
+}
+
+/** How a run's worker ran: from the install on the host, or in a container image. */
+export interface WorkerMode {
+  mode: 'venv' | 'npm' | 'container';
+  image?: string;
+  imageId?: string;
 }
 
 /**
@@ -133,6 +142,8 @@ export interface RunResult {
   logsDir: string;
   /** Fix-ups the kit applied to this install (RuntimeInstall.notes), when any. */
   installNotes?: string[];
+  /** How the worker ran (absent in older results: from the install on the host). */
+  worker?: WorkerMode;
 }
 
 export interface Counts {

@@ -29,6 +29,8 @@ export interface MatrixOptions {
   versions?: Partial<Record<Runtime, string>>;
   /** kit verify: a fix source per runtime for the patched variant (ts/fix/source.ts; default patches/). */
   fixes?: Partial<Record<Runtime, string>>;
+  /** How each runtime's worker runs: from the install (default) or in a container (`--py-worker container`). */
+  workers?: Partial<Record<Runtime, 'host' | 'container'>>;
   /** Runs at once (-j), each on its own stack (default 1). */
   jobs?: number;
   /** Run only slice `index` of `total` (1-based) of the plan (--shard i/n); upstream tests run in shard 1. */
@@ -108,12 +110,18 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
         if (!needed.has(key)) continue;
         log(`preparing ${rt} ${version} ${v}...`);
         try {
+          const inContainer = async (i: RuntimeInstall) => {
+            if (o.workers?.[rt] !== 'container') return i;
+            const containerize = RUNTIMES[rt].containerize;
+            if (!containerize) throw new KitError(`${RUNTIMES[rt].label} has no container worker`, { fix: `drop the container option for ${rt}` });
+            return containerize(i, log);
+          };
           if (v === 'unpatched') {
-            installs.set(key, await RUNTIMES[rt].install(version));
+            installs.set(key, await inContainer(await RUNTIMES[rt].install(version)));
             continue;
           }
           const c = await RUNTIMES[rt].candidate(version, sources[rt] ?? RUNTIMES[rt].ownPatches(), log);
-          installs.set(key, c.install);
+          installs.set(key, await inContainer(c.install));
           candidates[rt] = c.candidate;
           if (sources[rt]) log(`${rt} candidate: ${c.candidate.label}`);
         } catch (e) {

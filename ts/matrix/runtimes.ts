@@ -16,6 +16,7 @@ import { agentsJsPatches, buildPatchedJsRuntime, JS_PATCHED_MARKER } from '../pa
 import { agentsPyPatches, buildPatchedPyRuntime, PY_PATCHED_MARKER } from '../patch/py.js';
 import { agentsRootOf, ensureJsRuntime, isJsRuntimeComplete, jsRuntimeDir, publishedJsVersions, startJsWorker } from '../runtimes/js/index.js';
 import { ensurePyRuntime, isPyRuntimeComplete, publishedPyVersions, pyRuntimeDir, startPyWorker, wherePy } from '../runtimes/py/index.js';
+import { containerEngine, imageForVenv, startPyContainerWorker } from '../runtimes/py/container.js';
 import type { WorkerChild, WorkerOptions, WorkerSpawner } from '../runtimes/worker.js';
 import { jsUpstreamChecks, pyUpstreamChecks, type UpstreamPart } from './upstream.js';
 
@@ -43,6 +44,10 @@ export interface RuntimeEntry {
   candidate(version: string, source: FixSource, log?: (l: string) => void): Promise<{ install: RuntimeInstall; candidate: Candidate }>;
   /** closekit's own patches/ as a fix source. */
   ownPatches(): FixSource;
+  /** How its worker runs from an install on the host (results.json `worker.mode`). */
+  hostMode: 'venv' | 'npm';
+  /** The install with its worker in a container image (built when missing); absent where the runtime has no container worker. */
+  containerize?(install: RuntimeInstall, log?: (l: string) => void): Promise<RuntimeInstall>;
   /** The published releases, oldest first (what version ranges and bisect walk). */
   releases(): Promise<string[]>;
   /** Starts this install's worker through `sup` (inside the run's namespace). */
@@ -81,6 +86,7 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     },
     candidate: (version, source, log) => buildJsCandidate(version, source, log),
     releases: () => publishedJsVersions(),
+    hostMode: 'npm',
     ownPatches: () => ({ kind: 'patches', files: agentsJsPatches() }),
     startWorker: (sup, inst, o) => startJsWorker(sup, { runtimeDir: inst.location, ...o }),
     upstreamTests: (u, p) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location)),
@@ -104,8 +110,17 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     },
     candidate: (version, source, log) => buildPyCandidate(version, source, log),
     releases: () => publishedPyVersions(),
+    hostMode: 'venv',
+    async containerize(inst, log) {
+      const engine = await containerEngine();
+      if (!engine) throw new KitError('--py-worker container needs podman or docker', { fix: 'kit setup --only container (apt-get install -y podman runc debootstrap)' });
+      const img = await imageForVenv(inst.location, inst.variant, log);
+      return { ...inst, container: { image: img.image, imageId: img.imageId, engine: engine.bin } };
+    },
     ownPatches: () => ({ kind: 'patches', files: agentsPyPatches() }),
-    startWorker: (sup, inst, o) => startPyWorker(sup, { python: inst.location, ...o }),
+    // One option of the Python entry, not another runtime: the same worker, in an image.
+    startWorker: (sup, inst, o) =>
+      inst.container ? startPyContainerWorker(sup, { python: inst.location, ...o, image: inst.container.image, engine: inst.container.engine }) : startPyWorker(sup, { python: inst.location, ...o }),
     upstreamTests: (u, p) => pyUpstreamChecks(u.location, p.location),
     where(version, variant) {
       const dir = pyRuntimeDir(version, { patched: variant === 'patched' });

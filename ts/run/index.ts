@@ -70,5 +70,5 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   } finally {
     await stack.teardown();
   }
-  return buildResult({ scenario, install, layout, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs });
+  return buildResult({ scenario, install, layout, hostMode: opts.worker.hostMode, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs });
 }

@@ -12,6 +12,8 @@ import type { RunStack } from './stack.js';
 export interface RunWorker {
   /** e.g. 'agents-js', for messages. */
   label: string;
+  /** How its worker runs from an install on the host. */
+  hostMode: 'venv' | 'npm';
   startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
 }
 

@@ -21,8 +21,12 @@ export interface WorkerChild {
 }
 
 export interface WorkerSpawner {
-  spawn(name: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: 'pipe' | 'ignore' }): WorkerChild;
+  spawn(name: string, cmd: string, args: string[], opts?: { env?: Record<string, string>; cwd?: string; stdin?: 'pipe' | 'ignore'; inNamespace?: boolean }): WorkerChild;
   logTail?(name: string, lines?: number): string;
+  /** Runs `fn` at teardown, after the children stopped (a container worker removes its container). */
+  onTeardown?(fn: () => Promise<unknown>): void;
+  /** The run's network namespace (`ck-...`), null in host mode: a container worker joins it. */
+  readonly net?: { name: string | null };
 }
 
 /** Options common to startJsWorker and startPyWorker. */

@@ -24,6 +24,12 @@ export interface SpawnOptions {
    * waiting for participants to leave).
    */
   repeatSignalAfterMs?: number;
+  /**
+   * false: start it in the root namespace instead (a container engine CLI: `ip netns exec`
+   * remounts /sys, so runc finds no cgroup mount; the container joins the run's namespace
+   * through `--network ns:/run/netns/<name>` instead).
+   */
+  inNamespace?: boolean;
 }
 
 export interface Child {
@@ -51,6 +57,7 @@ export class Supervisor {
   readonly runDir: string;
   readonly net: RunNetwork;
   private readonly children = new Map<string, Child>();
+  private readonly cleanups: Array<() => Promise<unknown>> = [];
   private tearingDown: Promise<void> | null = null;
   private readonly onSignal = (sig: NodeJS.Signals) => {
     const code = sig === 'SIGINT' ? 130 : 143;
@@ -81,7 +88,7 @@ export class Supervisor {
     if (prev && !prev.done) throw new KitError(`a child named ${name} is already running (pid ${prev.pid})`, { fix: 'stop it first or pick another name' });
     const logFile = join(this.logsDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    let [file, argv] = this.net.wrap(cmd, args);
+    let [file, argv] = opts.inNamespace === false ? [cmd, args] : this.net.wrap(cmd, args);
     if (existsSync(SETPRIV)) [file, argv] = [SETPRIV, ['--pdeathsig', 'KILL', '--', file, ...argv]];
     const options: Options = {
       cwd: opts.cwd,
@@ -163,11 +170,18 @@ export class Supervisor {
   teardown(): Promise<void> {
     this.tearingDown ??= (async () => {
       await Promise.all([...this.children.keys()].map((n) => this.stop(n, 'SIGTERM', 3000)));
+      // What a child leaves outside its process (a container's record), after the children stop.
+      for (const c of this.cleanups.splice(0)) await c().catch(() => {});
       await this.net.destroy();
       process.off('SIGINT', this.onSignal);
       process.off('SIGTERM', this.onSignal);
     })();
     return this.tearingDown;
+  }
+
+  /** Runs `fn` at teardown, after every child stopped and before the namespace goes (errors ignored). */
+  onTeardown(fn: () => Promise<unknown>): void {
+    this.cleanups.push(fn);
   }
 
   /** Last `lines` lines of a child's log, for error messages. */
