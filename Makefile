@@ -17,12 +17,13 @@ setup: $(NPM_STAMP)
 doctor: $(NPM_STAMP)
 	$(KIT) doctor
 
+# PY_WORKER=container: the Python worker in the kit's podman image instead of the venv.
 repro: setup
-	$(KIT) repro
+	$(KIT) repro $(if $(PY_WORKER),--py-worker $(PY_WORKER))
 
 # A maintainer's own fix: make verify JS_FIX=<patch|checkout|url#ref|version> PY_FIX=<...>
 verify: setup
-	$(KIT) verify $(if $(JS_FIX),--js-fix "$(JS_FIX)") $(if $(PY_FIX),--py-fix "$(PY_FIX)")
+	$(KIT) verify $(if $(JS_FIX),--js-fix "$(JS_FIX)") $(if $(PY_FIX),--py-fix "$(PY_FIX)") $(if $(PY_WORKER),--py-worker $(PY_WORKER))
 
 report: $(NPM_STAMP)
 	$(KIT) report

@@ -44,9 +44,9 @@ program
 program
   .command('setup')
   .description('install everything the stack needs into .kit/ (idempotent)')
-  .option('--only <features>', 'core,sip,py,report', list(['core', 'sip', 'py', 'report']))
+  .option('--only <features>', 'core,sip,py,report,container', list(['core', 'sip', 'py', 'report', 'container']))
   .option('--patched', 'also build the patched installs of the pinned versions from patches/')
-  .action(async (o: { only?: Array<'core' | 'sip' | 'py' | 'report'>; patched?: boolean }) => {
+  .action(async (o: { only?: Array<'core' | 'sip' | 'py' | 'report' | 'container'>; patched?: boolean }) => {
     const { setup } = await import('./setup.js');
     await setup({ features: o.only });
     if (o.patched) {

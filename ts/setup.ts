@@ -18,7 +18,9 @@ export async function allSteps(features?: Feature[]): Promise<SetupStep[]> {
   const { jsRuntimeStep } = await import('./runtimes/js/steps.js');
   const { pySteps } = await import('./runtimes/py/steps.js');
   const { reportSteps } = await import('./report/steps.js');
-  const steps = [...stackSteps(), jsRuntimeStep(), ...pySteps(), ...sipSteps(), ...reportSteps()];
+  const { containerEngineStep } = await import('./stack/container-steps.js');
+  // The engine before the Python steps: the worker image step builds with it.
+  const steps = [...stackSteps(), jsRuntimeStep(), containerEngineStep(), ...pySteps(), ...sipSteps(), ...reportSteps()];
   return steps.filter((s) => !features || features.includes(s.feature));
 }
 

@@ -22,7 +22,7 @@ export interface SetupStep {
   /** The command a user runs to fix a missing component. */
   fix: string;
   /** Which features need it ('core', 'sip', 'py'). */
-  feature: 'core' | 'sip' | 'py' | 'report';
+  feature: 'core' | 'sip' | 'py' | 'report' | 'container';
   check(): Promise<StepStatus>;
   /** Installs idempotently; throws KitError (exit 2) with the reason when it cannot. */
   install(log: (line: string) => void): Promise<void>;

@@ -330,6 +330,10 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   const envRows: Array<[string, string | null | undefined]> = [
     [up.pkg, version],
     ['patched variant', res.candidates?.[runtime] ? red(res.candidates[runtime]!.label) : null],
+    ['worker', (() => {
+      const w = runs.find((r) => r.worker)?.worker;
+      return w ? (w.mode === 'container' ? `container ${w.image} (image ${w.imageId?.slice(0, 12)})` : `${w.mode} on the host`) : null;
+    })()],
     ['closekit commit', res.env.kitCommit],
     ['livekit-server', res.env.livekitServer],
     ['livekit-sip', res.env.livekitSip],

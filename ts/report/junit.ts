@@ -28,7 +28,7 @@ function systemOut(r: RunResult): string {
   return [
     `verdict: ${r.verdict} (expected ${r.expected})`,
     `reason: ${r.reason}`,
-    `runtime: ${r.runtime} ${r.runtimeVersion} (${r.variant}), caller ${r.caller}, network ${r.network}`,
+    `runtime: ${r.runtime} ${r.runtimeVersion} (${r.variant}), caller ${r.caller}, network ${r.network}, worker ${r.worker ? (r.worker.mode === 'container' ? `container ${r.worker.image}` : r.worker.mode) : 'host'}`,
     `close: ${r.closeMs === null ? 'never' : `${r.closeMs} ms after hangup (${r.closeEvent})`}`,
     `sockets open after close: ${r.openSocketsAfterClose}`,
     `2007 idle closes: ${r.idleErrorsAfterHangup}; STT reconnects after hangup: ${r.gatewayReconnects}; STT errors after hangup: ${r.sttErrorsAfterHangup.length}`,

@@ -138,13 +138,27 @@ export interface WorkerImage {
  * the patched tag on top of it.
  * @throws KitError (exit 2) when the engine is missing or a build fails.
  */
+/** The unpatched image's tag for `version` as today's files hash it, and whether it exists (reads only; needs the base). */
+export async function workerImageTag(version: string): Promise<{ tag: string; exists: boolean }> {
+  const bin = await engine();
+  const ref = process.env.BASE_IMAGE || LOCAL_BASE;
+  const baseId = await imageId(bin, ref);
+  if (!baseId) throw new KitError(`no base image ${ref}`, { fix: 'kit setup --only container' });
+  const tag = `${IMAGE_REPO}:${version}-${contentHash(version, baseId)}`;
+  return { tag, exists: !!(await imageId(bin, tag)) };
+}
+
+function contentHash(version: string, baseId: string): string {
+  const h = createHash('sha256').update(readFileSync(DOCKERFILE)).update(version).update(baseId);
+  hashTree(h, PY_SHIM_DIR);
+  return h.digest('hex').slice(0, 12);
+}
+
 export async function ensureWorkerImage(version: string, opts: { patched?: { venvDir: string; sitePackages: string; changedFiles: string[] }; log?: (l: string) => void } = {}): Promise<WorkerImage> {
   const log = opts.log ?? (() => {});
   const bin = await engine();
   const base = await ensureBaseImage(log);
-  const h = createHash('sha256').update(readFileSync(DOCKERFILE)).update(version).update(base.id);
-  hashTree(h, PY_SHIM_DIR);
-  const tag = `${IMAGE_REPO}:${version}-${h.digest('hex').slice(0, 12)}`;
+  const tag = `${IMAGE_REPO}:${version}-${contentHash(version, base.id)}`;
   if (!(await imageId(bin, tag))) {
     const ctx = join(KIT_DIR, 'podman', `ctx-${process.pid}`);
     rmSync(ctx, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { VERSIONS } from '../../config.js';
 import type { SetupStep, StepStatus } from '../../steps.js';
+import { containerEngine, ensureWorkerImage, IMAGE_REPO, workerImageTag } from './container.js';
 import { ensurePyRuntime, isPyRuntimeComplete, pyRuntimeDir, PY_SHIM_DIR } from './install.js';
 
 /**
@@ -39,7 +40,30 @@ export function pyRuntimeStep(version: string = VERSIONS.agentsPy): SetupStep {
   };
 }
 
+/**
+ * The Python worker image for the pinned version (`--py-worker container`): `check()` looks
+ * for the tag of today's content hash (Dockerfile, shim, version, base); `install()` builds
+ * it (the base first, with debootstrap, when missing). Optional, feature `container`.
+ */
+export function pyImageStep(version: string = VERSIONS.agentsPy): SetupStep {
+  return {
+    name: `Python worker image (livekit-agents ${version})`,
+    pinned: `${IMAGE_REPO}:${version}-<content hash>`,
+    required: false,
+    fix: 'kit setup --only container',
+    feature: 'container',
+    async check(): Promise<StepStatus> {
+      if (!(await containerEngine())) return { ok: false, found: null, detail: 'no podman or docker' };
+      const tag = await workerImageTag(version).catch(() => null);
+      return tag && tag.exists ? { ok: true, found: tag.tag } : { ok: false, found: null, detail: tag ? `${tag.tag} not built` : 'no base image yet' };
+    },
+    async install(log) {
+      await ensureWorkerImage(version, { log });
+    },
+  };
+}
+
 /** Steps this module contributes to `kit setup` / `kit doctor` (collected by ts/setup.ts). */
 export function pySteps(): SetupStep[] {
-  return existsSync(PY_SHIM_DIR) ? [pyRuntimeStep()] : [];
+  return existsSync(PY_SHIM_DIR) ? [pyRuntimeStep(), pyImageStep()] : [];
 }
