@@ -91,3 +91,15 @@ describe('kit ci --github', () => {
     expect(three.stdout).toContain('--shard ${{ matrix.shard }}/3');
   });
 });
+
+describe('kit compose', () => {
+  it('the committed docker/ files are what the command writes, from the config a run uses', async () => {
+    const { composeFiles, COMPOSE_ADDR } = await import('../ts/compose/index.js');
+    const files = composeFiles();
+    for (const [f, text] of Object.entries(files)) expect(readFileSync(join(ROOT, 'docker', f), 'utf8'), f).toBe(text);
+    // livekit-server's config is livekitConfig's, bound to the shared address, with redis (for livekit-sip)
+    expect(files['livekit.yaml']).toContain(`- ${COMPOSE_ADDR}`);
+    expect(files['livekit.yaml']).toMatch(/redis:\n\s+address: 172\.28\.0\.2:6379/);
+    expect(files['compose.yml']).toContain('network_mode: service:livekit-server');
+  });
+});

@@ -189,6 +189,21 @@ program
   });
 
 program
+  .command('compose')
+  .description('write the whole stack as a compose file (+ its configs) for your own engine, from the config a run uses')
+  .option('-o, --out <dir>', 'where (default: docker/)')
+  .action(async (o: { out?: string }) => {
+    const { composeFiles } = await import('./compose/index.js');
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { ROOT } = await import('./config.js');
+    const dir = o.out ?? join(ROOT, 'docker');
+    mkdirSync(dir, { recursive: true });
+    for (const [f, text] of Object.entries(composeFiles())) writeFileSync(join(dir, f), text);
+    console.error(`wrote ${Object.keys(composeFiles()).join(', ')} into ${dir}`);
+  });
+
+program
   .command('report')
   .description('regenerate the reports of a run from its results.json')
   .option('--run <id>', 'run id under reports/', 'latest')
