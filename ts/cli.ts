@@ -236,12 +236,15 @@ program
 program
   .command('bench')
   .description('benchmarks that print figures: stack, repro, verify, soak (interrupted runs, then a leftover count)')
-  .argument('[what]', 'stack | repro | verify | soak', 'stack')
+  .argument('[what]', 'stack | repro | verify | bisect | soak', 'stack')
   .option('-n, --repeat <n>', 'repetitions (soak: number of interrupted runs)', (v) => Number(v), 3)
   .option('--seed <n>', 'soak: the PRNG seed (printed; replays a soak)', (v) => Number(v))
+  .option('-j, --jobs <n>', 'repro/verify: runs at once', (v) => Number(v))
+  .option('--from <version>', 'bisect: older end')
+  .option('--to <version>', 'bisect: newer end')
   .option('-s, --scenario <names>', 'repro/verify: scenarios (default: all)', list())
   .option('-r, --runtime <runtimes>', 'repro/verify: js,py (default: both)', list(RUNTIME_IDS))
-  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[]; seed?: number }) => {
+  .action(async (what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[]; seed?: number; jobs?: number; from?: string; to?: string }) => {
     const { bench } = await import('./bench/index.js');
     await bench(what, { ...o, n: o.repeat });
   });

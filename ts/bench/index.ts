@@ -1,5 +1,5 @@
 /**
- * `kit bench <stack|repro|verify|soak>`: figures, printed, never asserted (timed tests flake;
+ * `kit bench <stack|repro|verify|bisect|soak>`: figures, printed, never asserted (timed tests flake;
  * benchmarks inform).
  */
 import type { Runtime } from '../contract/results.js';
@@ -12,7 +12,7 @@ function stats(xs: number[]): { p50: number; p95: number; min: number; max: numb
 }
 
 /** Run the named benchmark `repeat` times where that applies, print figures. */
-export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[]; n?: number; seed?: number }): Promise<void> {
+export async function bench(what: string, o: { repeat: number; scenario?: string[]; runtime?: Runtime[]; n?: number; seed?: number; jobs?: number; from?: string; to?: string }): Promise<void> {
   if (what === 'soak') {
     const { soak } = await import('./soak.js');
     const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -37,28 +37,53 @@ export async function bench(what: string, o: { repeat: number; scenario?: string
     const { readResults } = await import('../report/results.js');
     const t0 = Date.now();
     const variants = what === 'repro' ? (['unpatched'] as const) : (['unpatched', 'patched'] as const);
-    const per = new Map<string, number[]>();
+    const per = new Map<string, { verdicts: string[]; wall: number[]; close: number[]; phases: Array<Record<string, number>> }>();
+    const walls: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      await runMatrix({ scenario: o.scenario, runtime: o.runtime, variants: [...variants], command: `bench ${what}`, quiet: true });
+      const w0 = Date.now();
+      await runMatrix({ scenario: o.scenario, runtime: o.runtime, variants: [...variants], command: `bench ${what}`, quiet: true, jobs: o.jobs, upstreamTests: false });
+      walls.push(Date.now() - w0);
       for (const r of readResults('latest').runs) {
-        const key = `${r.scenario} ${r.runtime} ${r.variant} ${r.verdict}`;
-        const v = what === 'repro' ? r.hangupToVerdictMs : r.closeMs ?? r.hangupToVerdictMs;
-        if (v !== null) per.set(key, [...(per.get(key) ?? []), v]);
+        const key = `${r.scenario} ${r.runtime} ${r.variant}`;
+        const e = per.get(key) ?? { verdicts: [], wall: [], close: [], phases: [] };
+        e.verdicts.push(r.verdict);
+        const phases = r.phasesMs ?? {};
+        e.wall.push(Object.values(phases).reduce((n, x) => n + x, 0));
+        e.close.push(r.hangupToVerdictMs ?? 0);
+        e.phases.push(phases);
+        per.set(key, e);
       }
     }
-    console.log(`${what === 'repro' ? 'hangup → verdict' : 'hangup → close (or verdict)'} in ms over ${o.repeat} run(s):`);
-    for (const [k, xs] of [...per].sort()) {
-      const s = stats(xs);
-      console.log(`  ${k.padEnd(60)} p50 ${s.p50.toFixed(0).padStart(6)}  p95 ${s.p95.toFixed(0).padStart(6)}  min ${s.min.toFixed(0)}  max ${s.max.toFixed(0)}`);
+    console.log(`kit bench ${what}: ${o.repeat} repeat(s), -j ${o.jobs ?? 1}; per run: wall (p50/p95), the scenario's own hangup -> verdict, overhead share, verdicts`);
+    let allSame = 0;
+    for (const [k, e] of [...per].sort()) {
+      const w = stats(e.wall);
+      const c = stats(e.close);
+      const overhead = e.wall.reduce((n, x) => n + x, 0) ? 1 - e.close.reduce((n, x) => n + x, 0) / e.wall.reduce((n, x) => n + x, 0) : 0;
+      const counts = Object.entries(e.verdicts.reduce<Record<string, number>>((m, v) => ({ ...m, [v]: (m[v] ?? 0) + 1 }), {}));
+      const same = counts.length === 1;
+      if (same) allSame++;
+      console.log(`  ${k.padEnd(48)} wall p50 ${(w.p50 / 1000).toFixed(1).padStart(5)} s  p95 ${(w.p95 / 1000).toFixed(1).padStart(5)} s  close p50 ${(c.p50 / 1000).toFixed(1).padStart(5)} s  overhead ${(overhead * 100).toFixed(0).padStart(3)}%  ${counts.map(([v, n]) => `${n}/${e.verdicts.length} ${v}`).join(', ')}`);
     }
-    if (what === 'verify') {
-      const clean = (variant: string) => [...per].filter(([k]) => k.includes('clean') && k.includes(` ${variant} `)).flatMap(([, v]) => v);
-      const u = clean('unpatched');
-      const p = clean('patched');
-      if (u.length && p.length) console.log(`  clean close patched/unpatched p50 ratio: ${(stats(p).p50 / stats(u).p50).toFixed(3)} (target <= 1.05)`);
-    }
-    console.log(`total wall time: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    // Mean ms per phase over every run: what sets each second of a run (docs/speed.md).
+    const phaseNames = ['stack', 'worker', 'caller', 'cue', 'close', 'parked', 'orphans', 'teardown'];
+    const all = [...per.values()].flatMap((e) => e.phases);
+    if (all.length) console.log(`  mean per phase (ms): ${phaseNames.map((p) => `${p} ${Math.round(all.reduce((n, x) => n + (x[p] ?? 0), 0) / all.length)}`).join(', ')}`);
+    console.log(`determinism: ${allSame}/${per.size} run keys gave one verdict in every repeat`);
+    console.log(`matrix wall time: p50 ${(stats(walls).p50 / 1000).toFixed(1)} s over ${walls.length} repeat(s); total ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return;
   }
-  throw new KitError(`unknown benchmark "${what}"`, { fix: 'use `kit bench stack`, `kit bench repro`, `kit bench verify` or `kit bench soak -n N`' });
+  if (what === 'bisect') {
+    const { bisect } = await import('../matrix/bisect.js');
+    const rt = o.runtime?.[0] ?? 'js';
+    const scenario = o.scenario?.[0] ?? 'hangup-tool-wedge';
+    const t0 = Date.now();
+    const { result } = await bisect({ runtime: rt, scenario, from: o.from, to: o.to, log: () => {} });
+    const ms = result.steps.map((s) => s.ms);
+    const st = stats(ms.length ? ms : [0]);
+    console.log(`kit bench bisect -r ${rt} -s ${scenario}: ${result.steps.length} runs over ${result.candidates} releases, wall ${((Date.now() - t0) / 1000).toFixed(1)} s, per step p50 ${(st.p50 / 1000).toFixed(1)} s p95 ${(st.p95 / 1000).toFixed(1)} s`);
+    console.log(`  ${result.summary}`);
+    return;
+  }
+  throw new KitError(`unknown benchmark "${what}"`, { fix: 'use `kit bench stack`, `kit bench repro`, `kit bench verify`, `kit bench bisect` or `kit bench soak -n N`' });
 }

@@ -142,6 +142,14 @@ export interface RunResult {
   logsDir: string;
   /** Fix-ups the kit applied to this install (RuntimeInstall.notes), when any. */
   installNotes?: string[];
+  /**
+   * Where the run's wall time went, ms per phase: `stack` (namespace, servers, gateway),
+   * `worker` (start to registration), `caller` (room, dispatch, caller published), `cue`
+   * (until the scenario's hangup cue, e.g. the wedge entered, plus the hangup delay),
+   * `close` (hangup to verdict: the close itself, or the watchdog), `parked` (the SIGUSR2
+   * capture), `orphans` (the 2007 evidence window), `teardown`.
+   */
+  phasesMs?: Record<string, number>;
   /** How the worker ran (absent in older results: from the install on the host). */
   worker?: WorkerMode;
 }

@@ -40,7 +40,16 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   const progress = opts.onProgress ?? (() => {});
   const wallMinusMonoMs = Date.now() - monotonicMs();
   const layout = prepareRunDir(opts.runDir, scenario, install);
+  // Where a run's wall time goes, phase by phase (results.json `phasesMs`; docs/speed.md).
+  const phasesMs: Record<string, number> = {};
+  let mark = Date.now();
+  const phase = (name: string) => {
+    const now = Date.now();
+    phasesMs[name] = (phasesMs[name] ?? 0) + (now - mark);
+    mark = now;
+  };
   const stack: RunStack = await startRunStack(scenario, install, layout, progress);
+  phase('stack');
   let watch: CloseWatch | null = null;
   let afterIdle: LedgerSocket[] | null = null;
   let abortReason: string | undefined;
@@ -49,6 +58,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     let agentName: string;
     try {
       ({ agentName } = await startRunWorker(stack, opts.worker, install, layout, progress));
+      phase('worker');
     } catch (e) {
       // The pinned versions start (make test proves it); another release whose worker does
       // not register is one the kit cannot drive: say so, with the worker's own last words.
@@ -57,10 +67,19 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
       throw e;
     }
     const call = await placeCall(stack, scenario, agentName, layout, progress);
+    phase('caller');
     const ledger = { gatewayUrl: stack.gatewayUrl, worker: install.runtime };
     watch = await hangupAndWatch({ scenario, call, layout, ...ledger, watchdogMs: opts.watchdogMs ?? scenario.watchdogMs, progress });
+    // cue: caller joined -> hangup (the scenario's own setup: the wedge being entered); close: hangup -> verdict
+    if (watch.hangupAt !== null) {
+      phasesMs.close = Math.round(watch.verdictAt - watch.hangupAt);
+      phasesMs.cue = Math.max(0, Date.now() - mark - phasesMs.close);
+      mark = Date.now();
+    } else phase('cue');
     if (closeHung(watch, layout.eventsFile)) await captureParkedAt(layout.eventsFile, watch.verdictAt);
+    phase('parked');
     afterIdle = await watchOrphans({ w: watch, scenario, layout, ...ledger, progress });
+    phase('orphans');
   } catch (e) {
     if (e instanceof KitError && e.exitCode === 2 && !unsupportedReason) {
       await stack.teardown();
@@ -69,6 +88,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     abortReason = `run failed: ${(e as Error).message}`;
   } finally {
     await stack.teardown();
+    phase('teardown');
   }
-  return buildResult({ scenario, install, layout, hostMode: opts.worker.hostMode, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs });
+  return buildResult({ scenario, install, layout, hostMode: opts.worker.hostMode, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs, phasesMs });
 }

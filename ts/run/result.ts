@@ -30,6 +30,8 @@ export interface ResultInput {
   unsupportedReason?: string;
   /** The sockets after the 2007 watch, when there was one. */
   afterIdle: LedgerSocket[] | null;
+  /** ms per phase of the run (stack, worker, caller, cue, close, parked, orphans, teardown). */
+  phasesMs?: Record<string, number>;
   /** How the worker runs on the host when not in a container (the runtime entry's `hostMode`). */
   hostMode: 'venv' | 'npm';
   /** `Date.now() - monotonicMs()` at the start, so wall-clock log lines (livekit-sip) join the timeline. */
@@ -84,6 +86,7 @@ export function buildResult(i: ResultInput): RunResult {
     sockets: finalSockets.map((s) => ({ ...s, openedAt: round1(s.openedAt - ref), closedAt: s.closedAt === null ? null : round1(s.closedAt - ref) })),
     logsDir: layout.logsDir,
     ...(install.notes?.length ? { installNotes: install.notes } : {}),
+    ...(i.phasesMs ? { phasesMs: i.phasesMs } : {}),
     worker: install.container ? { mode: 'container', image: install.container.image, imageId: install.container.imageId } : { mode: i.hostMode },
   };
   writeFileSync(join(layout.dir, 'result.json'), JSON.stringify(result, null, 2));
