@@ -13,6 +13,8 @@
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 ARG AGENTS_VERSION=1.8.9
+# Known fix-ups (space-separated pins), e.g. httpx for releases that import it undeclared.
+ARG EXTRA_PINS=
 WORKDIR /closekit
 COPY python-shim/constraints/ /closekit/constraints/
 # Behind a TLS-intercepting proxy, the builder mounts the host's CA bundle at
@@ -20,7 +22,7 @@ COPY python-shim/constraints/ /closekit/constraints/
 RUN if [ -f /etc/ssl/host-certs/ca-certificates.crt ]; then export PIP_CERT=/etc/ssl/host-certs/ca-certificates.crt; fi \
  && python3 -m venv /opt/closekit \
  && /opt/closekit/bin/python -m pip install --no-cache-dir --disable-pip-version-check -q "livekit-agents==${AGENTS_VERSION}" \
-      $( [ -f "/closekit/constraints/livekit-agents-${AGENTS_VERSION}.txt" ] && echo "-c /closekit/constraints/livekit-agents-${AGENTS_VERSION}.txt" ) \
+      $( [ -f "/closekit/constraints/livekit-agents-${AGENTS_VERSION}.txt" ] && echo "-c /closekit/constraints/livekit-agents-${AGENTS_VERSION}.txt" ) ${EXTRA_PINS} \
  && /opt/closekit/bin/python -c "import livekit.agents as a; assert a.__version__ == '${AGENTS_VERSION}', a.__version__"
 COPY python-shim/ /closekit/python-shim/
 ENV PATH=/opt/closekit/bin:$PATH PYTHONPATH=/closekit/python-shim PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1

@@ -131,7 +131,11 @@ program
   .requiredOption('-s, --scenario <name>', 'the scenario to judge each release by')
   .option('--from <version>', 'older end (default: the oldest release)')
   .option('--to <version>', 'newer end (default: the pinned version)')
-  .option('--watchdog-ms <ms>', 'override the scenario watchdog (ms)', (v) => Number(v))
+  .option('--watchdog-ms <ms>', 'override the scenario watchdog (ms)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
+    return n;
+  })
   .option('--json', 'print the answer and every step as JSON on stdout; progress stays on stderr')
   .action(async (o: { runtime: Runtime; scenario: string; from?: string; to?: string; watchdogMs?: number; json?: boolean }) => {
     const { bisect } = await import('./matrix/bisect.js');
@@ -160,8 +164,8 @@ program
     const { mergeShards } = await import('./matrix/merge.js');
     const { renderTable } = await import('./report/table.js');
     const { runId, reportDir, res } = await mergeShards(dirs);
-    const drivable = res.runs.filter((r) => r.verdict !== 'unsupported');
-    process.exitCode = drivable.length && drivable.every((r) => r.matched) ? 0 : 1;
+    const drivable = res.runs.filter((r) => !(r.verdict === 'unsupported' && r.variant === 'unpatched'));
+    process.exitCode = drivable.length && drivable.every((r) => r.matched) && !res.upstreamTests?.problems.length ? 0 : 1;
     if (o.json) console.log(JSON.stringify({ runId, reports: reportDir, runs: res.runs.length, mergedFrom: res.mergedFrom, exitCode: process.exitCode }, null, 2));
     else console.log(`${renderTable(res.runs)}\n\nmerged ${res.mergedFrom?.length} shards into ${runId}: ${reportDir}`);
   });

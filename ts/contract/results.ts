@@ -30,8 +30,10 @@ export type Verdict = (typeof VERDICTS)[number];
 export interface RuntimeInstall {
   runtime: Runtime;
   variant: Variant;
-  /** Package version, e.g. '1.9.0' (js) or '1.8.9' (py). */
+  /** Package version, e.g. '1.9.0' (js) or '1.8.9' (py): what actually runs. */
   version: string;
+  /** The release of the matrix this install stands for, when `version` differs (a candidate checkout or release judged against it). */
+  baseVersion?: string;
   /** js: the runtime dir (npm project); py: the venv's python executable. */
   location: string;
   /** Known fix-ups the kit applied to make this release drivable (e.g. an undeclared dependency it installed). */
@@ -106,7 +108,10 @@ export interface TimelineEntry {
 export interface RunResult {
   scenario: string;
   runtime: Runtime;
+  /** The package version that ran. */
   runtimeVersion: string;
+  /** The release of the matrix it stands for (differs from runtimeVersion for a candidate checkout or release); absent in older results. */
+  baselineVersion?: string;
   variant: Variant;
   caller: string;
   verdict: Verdict;
@@ -194,8 +199,8 @@ export interface ResultsFile {
   runs: RunResult[];
   parity?: ParityRow[];
   upstreamTests?: UpstreamChecks;
-  /** --shard i/n: this results.json holds slice i of n (kit merge combines them). */
-  shard?: { index: number; total: number };
+  /** --shard i/n: this results.json holds slice i of n of the plan named by `plan` (a hash of the whole matrix; kit merge combines them). */
+  shard?: { index: number; total: number; plan?: string };
   /** kit merge: the shard runs this run was merged from. */
   mergedFrom?: string[];
   /** kit bisect: the steps and the answer, per runtime bisected. */

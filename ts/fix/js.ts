@@ -38,7 +38,7 @@ type Log = (line: string) => void;
  * @throws KitError (exit 2) when it cannot be built; nothing half-built is left in .kit/.
  */
 export async function buildJsCandidate(version: string, source: FixSource, log: Log = () => {}): Promise<{ install: RuntimeInstall; candidate: Candidate }> {
-  const done = (dir: string, v: string, candidate: Candidate) => ({ install: { runtime: 'js' as const, variant: 'patched' as const, version: v, location: dir }, candidate });
+  const done = (dir: string, v: string, candidate: Candidate) => ({ install: { runtime: 'js' as const, variant: 'patched' as const, version: v, ...(v !== version ? { baseVersion: version } : {}), location: dir }, candidate });
   switch (source.kind) {
     case 'patches': {
       await ensureJsRuntime(version);

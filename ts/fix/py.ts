@@ -23,7 +23,7 @@ type Log = (line: string) => void;
  * @throws KitError (exit 2) when it cannot be built; nothing half-built is left in .kit/.
  */
 export async function buildPyCandidate(version: string, source: FixSource, log: Log = () => {}): Promise<{ install: RuntimeInstall; candidate: Candidate }> {
-  const done = (python: string, v: string, candidate: Candidate) => ({ install: { runtime: 'py' as const, variant: 'patched' as const, version: v, location: python }, candidate });
+  const done = (python: string, v: string, candidate: Candidate) => ({ install: { runtime: 'py' as const, variant: 'patched' as const, version: v, ...(v !== version ? { baseVersion: version } : {}), location: python }, candidate });
   switch (source.kind) {
     case 'patches': {
       const r = await buildPatchedPyRuntime(version, { patches: source.files, log });
@@ -40,11 +40,11 @@ export async function buildPyCandidate(version: string, source: FixSource, log: 
     case 'git': {
       const { dir, commit } = await cloneAtRef(source.url, source.ref, log);
       const co = await resolveCheckout('py', dir);
-      const built = await buildPyCheckout(version, co.dir, `git-${commit.slice(0, 12)}`, log);
+      const built = await buildPyCheckout(version, co.dir, `git-${commit.slice(0, 12)}-on-${version}`, log);
       return done(built.python, built.version, describeCandidate('py', source, { commit, builtVersion: built.version }));
     }
     case 'checkout': {
-      const built = await buildPyCheckout(version, source.dir, `co-${source.key}`, log);
+      const built = await buildPyCheckout(version, source.dir, `co-${source.key}-on-${version}`, log);
       return done(built.python, built.version, describeCandidate('py', source, { builtVersion: built.version }));
     }
   }

@@ -59,18 +59,24 @@ export async function bisect(o: BisectOptions): Promise<{ result: BisectResult; 
     if (hit) return hit;
     const t0 = Date.now();
     log(`bisect: ${entry.label} ${version} (${steps.length + 1}. run)`);
-    let step: BisectStep;
+    let step: BisectStep | null = null;
+    let install;
     try {
-      const install = await entry.install(version);
-      const r = await runOne({ scenario, install, worker: entry, runDir, watchdogMs: o.watchdogMs, onProgress: (l) => log(`  ${l}`) });
-      runs.push(r);
-      step = { version, verdict: r.verdict, reason: r.reason, ms: Date.now() - t0 };
+      install = await entry.install(version);
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
       // The first line says which step failed, the last what failed (an ImportError, npm's error).
       const lines = e.message.split('\n').map((l) => l.trim()).filter(Boolean);
-      step = { version, verdict: 'unsupported', reason: `does not install or start: ${lines[0]}${lines.length > 1 ? ` ... ${lines.at(-1)}` : ''}`, ms: Date.now() - t0 };
+      install = null;
+      step = { version, verdict: 'unsupported', reason: `does not install: ${lines[0]}${lines.length > 1 ? ` ... ${lines.at(-1)}` : ''}`, ms: Date.now() - t0 };
     }
+    if (install) {
+      // A stack that cannot start is the kit's failure (exit 2), never a verdict on a release.
+      const r = await runOne({ scenario, install, worker: entry, runDir, watchdogMs: o.watchdogMs, onProgress: (l) => log(`  ${l}`) });
+      runs.push(r);
+      step = { version, verdict: r.verdict, reason: r.reason, ms: Date.now() - t0 };
+    }
+    if (!step) throw new Error('unreachable: a bisect step without a verdict');
     log(`  ${version}: ${step.verdict}${step.verdict === 'unsupported' ? ` (${step.reason})` : ''}`);
     steps.push(step);
     seen.set(version, step);
@@ -132,17 +138,22 @@ export async function searchReleases(n: number, verdictAt: (i: number) => Promis
   let hi = n - 1;
   while (hi > 0 && !ok(await verdictAt(hi))) hi--;
   if (hi <= 0) return { kind: 'undrivable' };
+  // Drivability (not `unsupported`) is what grows with newer releases; an `error` run is
+  // drivable but skipped by the search below, so it must not move this boundary.
+  const drivable = (v: Verdict) => v !== 'unsupported';
   let lo = 0;
-  if (!ok(await verdictAt(0))) {
+  if (!drivable(await verdictAt(0))) {
     let l = 0;
     let h = hi;
     while (h - l > 1) {
       const m = Math.floor((l + h) / 2);
-      if (ok(await verdictAt(m))) h = m;
+      if (drivable(await verdictAt(m))) h = m;
       else l = m;
     }
     lo = h;
   }
+  // The older end: the first drivable release that gave a verdict on the bug.
+  while (lo < hi && !ok(await verdictAt(lo))) lo++;
   if (lo >= hi) return { kind: 'undrivable' };
   const good = await verdictAt(lo);
   const bad = await verdictAt(hi);

@@ -42,21 +42,24 @@ ${rows}
         with: { python-version: "3.11" }
       - uses: actions/cache@v4
         with:
-          path: .kit
+          # installs only: raw runs (keys, logs) never go into a cache
+          path: |
+            .kit
+            !.kit/runs
           key: closekit-kit-\${{ runner.os }}-\${{ hashFiles('ts/config.ts', 'package-lock.json', 'python-shim/constraints/**') }}
       # Network namespaces and the SIP stack need root.
       - run: sudo --preserve-env=PATH make setup
       - run: sudo --preserve-env=PATH node bin/kit.mjs ${o.command} -r \${{ matrix.runtime }} --\${{ matrix.runtime }}-version \${{ matrix.version }} --shard \${{ matrix.shard }}/${o.shards} --json > summary.json
       - if: always()
-        run: sudo chown -R "$(id -u)" reports .kit/runs
+        run: sudo chown -R "$(id -u)" reports
       - if: always()
         uses: actions/upload-artifact@v4
         with:
           name: closekit-\${{ matrix.runtime }}-\${{ matrix.version }}-\${{ matrix.shard }}
-          # the raw shard (.kit/runs) is what kit merge reads; reports/ is the redacted copy
+          # only the redacted reports (what may be attached to a public issue); kit merge reads them
           path: |
-            .kit/runs/*/
-            !.kit/runs/latest
+            reports/*/
+            !reports/latest
           retention-days: 7
   merge:
     needs: shard

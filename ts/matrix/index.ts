@@ -3,6 +3,7 @@
  * runtime once, runs every combination on a fresh stack, writes results.json, prints the
  * table and returns the exit code (0 all matched, 1 one did not).
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import { REPORTS_DIR, RUNS_DIR } from '../config.js';
@@ -94,7 +95,11 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   for (const rt of runtimes) versionsOf.set(rt, await versionList(rt, o.versions?.[rt]));
   const plan = scenarios.flatMap((s) => runtimes.flatMap((rt) => versionsOf.get(rt)!.flatMap((version) => o.variants.map((variant) => ({ s, rt, version, variant })))));
   const keyOf = (p: { rt: Runtime; version: string; variant: Variant }) => `${p.rt}|${p.version}|${p.variant}`;
-  const mine = o.shard ? plan.filter((_, i) => i % o.shard!.total === o.shard!.index - 1) : plan;
+  // Slices by scenario × runtime × version, both variants of one together (a shard judges
+  // hang → closed side by side, and holds both installs the upstream tests compare).
+  const groupOf = (p: (typeof plan)[number]) => `${p.s.name}|${p.rt}|${p.version}`;
+  const groups = [...new Set(plan.map(groupOf))];
+  const mine = o.shard ? plan.filter((p) => groups.indexOf(groupOf(p)) % o.shard!.total === o.shard!.index - 1) : plan;
   if (!mine.length) throw new KitError(`shard ${o.shard!.index}/${o.shard!.total} has no runs (the matrix has ${plan.length})`, { fix: 'use fewer shards' });
   const needed = new Set(mine.map(keyOf));
 
@@ -125,6 +130,8 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
           candidates[rt] = c.candidate;
           if (sources[rt]) log(`${rt} candidate: ${c.candidate.label}`);
         } catch (e) {
+          // In a version sweep a release that does not install (or a patch that does not apply
+          // to it) is `unsupported` there; a patched one then fails the exit code (see below).
           if (versions.length === 1 || !(e instanceof KitError)) throw e;
           unsupported.set(key, `${RUNTIMES[rt].label} ${version}${v === 'patched' ? ' (patched)' : ''} does not install: ${e.message.split('\n').slice(0, 3).join(' ')}`);
           log(`  ${rt} ${version} ${v}: unsupported (${e.message.split('\n')[0]})`);
@@ -171,25 +178,34 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
 
   const par = parity(runs);
   let upstream: UpstreamChecks | undefined;
-  if (o.upstreamTests && o.variants.includes('patched') && (!o.shard || o.shard.index === 1)) {
+  // Sharded: each runtime's upstream tests run once, in the shard that owns its first group.
+  const ownsUpstream = (rt: Runtime) => !o.shard || groups.findIndex((g) => g.split('|')[1] === rt) % o.shard.total === o.shard.index - 1;
+  if (o.upstreamTests && o.variants.includes('patched') && runtimes.some(ownsUpstream)) {
     log('running upstream tests and regression tests, unpatched vs patched (minutes)...');
     const parts = [];
-    for (const rt of runtimes) {
-      const u = [...installs.values()].find((i) => i.runtime === rt && i.variant === 'unpatched');
-      const p = [...installs.values()].find((i) => i.runtime === rt && i.variant === 'patched');
-      if (u && p) parts.push(await RUNTIMES[rt].upstreamTests(u, p));
+    const missing: string[] = [];
+    for (const rt of runtimes.filter(ownsUpstream)) {
+      // The first version with both installs (the pin, unless a sweep): the same baseline on both sides.
+      const version = versionsOf.get(rt)!.find((v) => installs.has(keyOf({ rt, version: v, variant: 'unpatched' })) && installs.has(keyOf({ rt, version: v, variant: 'patched' })));
+      if (!version) {
+        missing.push(`upstream tests for ${RUNTIMES[rt].label} were asked for, but this run has no unpatched and patched install of one version to compare`);
+        continue;
+      }
+      parts.push(await RUNTIMES[rt].upstreamTests(installs.get(keyOf({ rt, version, variant: 'unpatched' }))!, installs.get(keyOf({ rt, version, variant: 'patched' }))!));
     }
     upstream = combineUpstreamChecks(parts);
+    upstream.problems.push(...missing);
   }
   const file = writeResults(
-    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream, ...(Object.keys(candidates).length ? { candidates } : {}), ...(o.shard ? { shard: o.shard } : {}) },
+    { runId, command: o.command, startedAt, finishedAt: new Date().toISOString(), env: environment({ network: runs[0]?.network ?? null }), runs, parity: par, upstreamTests: upstream, ...(Object.keys(candidates).length ? { candidates } : {}), ...(o.shard ? { shard: { ...o.shard, plan: createHash('sha256').update(groups.join('\n')).digest('hex').slice(0, 12) } } : {}) },
     runsDir,
   );
   const { writeReports } = await import('../report/index.js');
   const { files } = await writeReports(reportDir, readResults(runId, reportsDir, runsDir), { rawDir: runDir });
   pointLatest(reportsDir, runId);
-  // Runs the kit cannot drive are listed, not failed; but a matrix with nothing drivable is not a pass.
-  const drivable = runs.filter((r) => r.verdict !== 'unsupported');
+  // Unpatched releases the kit cannot drive are listed, not failed; a candidate that cannot
+  // be driven is a failed candidate; a matrix with nothing drivable is not a pass.
+  const drivable = runs.filter((r) => !(r.verdict === 'unsupported' && r.variant === 'unpatched'));
   const exitCode = drivable.length > 0 && drivable.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
   if (!o.quiet) {
     const out = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);

@@ -29,12 +29,22 @@ export async function mergeShards(dirs: string[], o: { reportsDir?: string; runs
   });
   const command = shards[0]!.res.command;
   const total = shards[0]!.res.shard?.total;
-  const seenShard = new Set<number>();
+  // One CI job is one runtime × version split n ways: shards are checked per such matrix.
+  const matrixOf = (res: ResultsFile) => res.shard?.plan ?? [...new Set(res.runs.map((r) => `${r.runtime}@${r.baselineVersion ?? r.runtimeVersion}`))].sort().join(',');
+  const seen = new Map<string, Set<number>>();
   for (const s of shards) {
     if (s.res.command !== command) throw new KitError(`shards of different commands: "${command}" and "${s.res.command}"`, { fix: 'merge shards of one matrix' });
     if (s.res.shard?.total !== total) throw new KitError(`shards of different splits: ${total ?? 'unsharded'} and ${s.res.shard?.total ?? 'unsharded'}`, { fix: 'merge the shards of one --shard i/n split' });
-    if (s.res.shard && seenShard.has(s.res.shard.index)) throw new KitError(`shard ${s.res.shard.index}/${total} given twice`, { fix: 'pass each shard once' });
-    if (s.res.shard) seenShard.add(s.res.shard.index);
+    if (!s.res.shard) continue;
+    const m = matrixOf(s.res);
+    const idx = seen.get(m) ?? new Set<number>();
+    if (idx.has(s.res.shard.index)) throw new KitError(`shard ${s.res.shard.index}/${total} of ${m} given twice`, { fix: 'pass each shard once' });
+    idx.add(s.res.shard.index);
+    seen.set(m, idx);
+  }
+  for (const [m, idx] of seen) {
+    const absent = Array.from({ length: total! }, (_, i) => i + 1).filter((i) => !idx.has(i));
+    if (absent.length) throw new KitError(`shard(s) ${absent.map((i) => `${i}/${total}`).join(', ')} of ${m} missing: the merge would look complete and is not`, { fix: 'pass every shard of the split (a crashed shard job: rerun it)' });
   }
   const runs: RunResult[] = [];
   const keys = new Set<string>();
@@ -62,7 +72,16 @@ export async function mergeShards(dirs: string[], o: { reportsDir?: string; runs
     env: { ...environment({ network: runs[0]?.network ?? null }), shards: String(shards.length) },
     runs,
     parity: parity(runs),
-    ...(shards.find((s) => s.res.upstreamTests)?.res.upstreamTests ? { upstreamTests: shards.find((s) => s.res.upstreamTests)!.res.upstreamTests } : {}),
+    // Each runtime's upstream tests ran in one shard: put the parts together.
+    ...(shards.some((s) => s.res.upstreamTests)
+      ? {
+          upstreamTests: {
+            jsVoiceTests: shards.find((s) => s.res.upstreamTests?.jsVoiceTests)?.res.upstreamTests?.jsVoiceTests ?? null,
+            pyRegression: shards.find((s) => s.res.upstreamTests?.pyRegression)?.res.upstreamTests?.pyRegression ?? null,
+            problems: shards.flatMap((s) => s.res.upstreamTests?.problems ?? []),
+          },
+        }
+      : {}),
     ...(shards.some((s) => s.res.candidates) ? { candidates: Object.assign({}, ...shards.map((s) => s.res.candidates ?? {})) } : {}),
     mergedFrom: shards.map((s) => s.res.runId),
   };

@@ -38,7 +38,13 @@ export async function writeTimelinePngs(reportDir: string, res: ResultsFile, png
   const bin = chromiumPath();
   if (!(await chromiumVersion(bin))) return { files: [], skipped: `${bin} is missing or does not run (apt-get install -y chromium, or kit setup)` };
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: bin, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: bin, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  } catch (e) {
+    // The reports do not need the pictures: say why there are none and write the rest.
+    return { files: [], skipped: `${bin} does not start headless: ${(e as Error).message.split('\n')[0]}` };
+  }
   const dir = join(reportDir, ATTACHMENTS_DIR);
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];

@@ -39,6 +39,9 @@ export interface IssueContext {
   limit?: number;
 }
 
+/** The matrix release a run stands for (older results: its runtime version). */
+const baselineOf = (r: RunResult) => r.baselineVersion ?? r.runtimeVersion;
+
 /** GitHub's issue/comment body limit is 65,536 characters; keep a margin for a maintainer's own words. */
 export const ISSUE_BODY_LIMIT = 60_000;
 
@@ -165,7 +168,7 @@ function timelineTable(red: Redactor, events: TimelineEntry[]): string {
  * One hang's section: verdict, open steps, the timeline to the parked capture, where it is
  * parked, and (unless `compact`) the 2007 evidence and the worker log tail.
  */
-function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s: string, v: Variant) => RunResult | undefined, compact: boolean): string {
+function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s: string, v: Variant, version?: string) => RunResult | undefined, compact: boolean, reproCmd: (r: RunResult) => string): string {
   const red = ctx.redact;
   const out: string[] = [];
   const step = parkedStep(r);
@@ -176,7 +179,7 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
     out.push(`> ${esc(red(spec.description.trim())).replace(/\n/g, '\n> ')}`);
     out.push('');
   }
-  out.push(fence(`node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}`, 'sh'));
+  out.push(fence(reproCmd(r), 'sh'));
   out.push('');
   out.push(`Verdict: **${r.verdict}** (${cell(red, r.reason)}), taken ${fmtMs(r.hangupToVerdictMs)} after the hangup; ${r.openSocketsAfterClose} provider socket(s) open at that point.`);
   out.push('');
@@ -222,7 +225,7 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
     out.push(timelineTable(red, after));
     out.push('');
   }
-  const p = r.variant === 'unpatched' ? get(r.scenario, 'patched') : undefined;
+  const p = r.variant === 'unpatched' ? get(r.scenario, 'patched', baselineOf(r)) : undefined;
   if (p) {
     out.push(
       `**Patched:** ${p.verdict}${p.closeMs !== null ? ` in ${Math.round(p.closeMs)} ms` : ''}, ${p.openSocketsAfterClose} socket(s) open after close, ` +
@@ -259,7 +262,11 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   const runs = res.runs.filter((r) => r.runtime === runtime);
   const version = runs[0]?.runtimeVersion ?? res.env[up.envKey] ?? '?';
   const scenarios = [...new Set(runs.map((r) => r.scenario))];
-  const get = (s: string, v: 'unpatched' | 'patched') => runs.find((r) => r.scenario === s && r.variant === v);
+  // Runs pair by the matrix release they stand for: a candidate checkout's own version differs.
+  const primary = runs[0] ? baselineOf(runs[0]) : version;
+  const get = (s: string, v: 'unpatched' | 'patched', ver: string = primary) => runs.find((r) => r.scenario === s && r.variant === v && baselineOf(r) === ver);
+  const pinned = res.env[up.envKey];
+  const reproCmd = (r: RunResult) => `node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}${baselineOf(r) !== pinned ? ` --${runtime}-version ${baselineOf(r)}` : ''}`;
   const hangs = runs.filter((r) => r.verdict === 'hang');
   const unpatchedHangs = hangs.filter((r) => r.variant === 'unpatched');
   const patchedRuns = runs.filter((r) => r.variant === 'patched');
@@ -408,7 +415,7 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   out.push('');
   out.push('From a closekit checkout (`make setup` once; it installs livekit-server, the pinned package and the rest into `.kit/`):');
   out.push('');
-  const cmds = (unpatchedHangs.length ? unpatchedHangs : unpatched).map((r) => `node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}`);
+  const cmds = [...new Set((unpatchedHangs.length ? unpatchedHangs : unpatched).map(reproCmd))];
   if (cmds.length) out.push(fence([...new Set(cmds)].join('\n'), 'sh'));
   out.push('');
   out.push(`\`node bin/kit.mjs verify -r ${runtime} -s <scenario>\` runs the same scenario unpatched and with the patch below.`);
@@ -458,6 +465,6 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   const shortFix = fullFix.replace(/<details><summary>Full commit message<\/summary>[\s\S]*?<\/details>\n?/g, '');
   // Hangs of the patched variant first: they say the fix did not hold.
   const ordered = [...hangs.filter((r) => r.variant === 'patched'), ...hangs.filter((r) => r.variant === 'unpatched')];
-  const sections = ordered.map((r) => ({ full: hangSection(r, runtime, ctx, get, false), compact: hangSection(r, runtime, ctx, get, true) }));
+  const sections = ordered.map((r) => ({ full: hangSection(r, runtime, ctx, get, false, reproCmd), compact: hangSection(r, runtime, ctx, get, true, reproCmd) }));
   return fitBudget(out.join('\n'), sections, fullFix, shortFix, ctx, detailsFileOf(runtime));
 }

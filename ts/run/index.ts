@@ -62,7 +62,8 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     } catch (e) {
       // The pinned versions start (make test proves it); another release whose worker does
       // not register is one the kit cannot drive: say so, with the worker's own last words.
-      if (!(e instanceof WorkerStartError)) throw e;
+      // Only another release, unpatched: the pinned worker and any candidate must start.
+      if (!(e instanceof WorkerStartError) || install.variant === 'patched' || install.version === opts.worker.defaultVersion) throw e;
       unsupportedReason = `the ${opts.worker.label} ${install.version} worker did not start: ${e.lastError}`;
       throw e;
     }

@@ -24,7 +24,8 @@ export interface RunLayout {
 
 /** Makes the run's folder, writes the scenario JSON and an empty events file. */
 export function prepareRunDir(runDir: string, scenario: Scenario, install: RuntimeInstall): RunLayout {
-  const id = `${scenario.name}.${install.runtime}-${install.version}.${install.variant}`;
+  // The matrix's release, not the candidate's own version: one folder per plan entry.
+  const id = `${scenario.name}.${install.runtime}-${install.baseVersion ?? install.version}.${install.variant}`;
   const dir = join(runDir, 'runs', id);
   const logsDir = join(dir, 'logs');
   mkdirSync(logsDir, { recursive: true });

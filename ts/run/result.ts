@@ -62,6 +62,7 @@ export function buildResult(i: ResultInput): RunResult {
     scenario: scenario.name,
     runtime: install.runtime,
     runtimeVersion: install.version,
+    baselineVersion: install.baseVersion ?? install.version,
     variant: install.variant,
     caller: scenario.caller.kind,
     verdict: v.verdict,

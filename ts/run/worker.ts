@@ -14,6 +14,8 @@ export interface RunWorker {
   label: string;
   /** How its worker runs from an install on the host. */
   hostMode: 'venv' | 'npm';
+  /** The pinned version: its worker must start (a failure there is the kit's, exit 2, never `unsupported`). */
+  defaultVersion: string;
   startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
 }
 

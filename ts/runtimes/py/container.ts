@@ -47,13 +47,14 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 `;
 
-/** The container engine the kit uses: podman, else docker (same CLI for what the kit calls). */
+/**
+ * The container engine the kit runs the worker with: podman (its `--network ns:<path>`
+ * joins the run's namespace; docker has no such mode). The Dockerfile itself also builds
+ * with `docker build` for users; the kit does not drive docker.
+ */
 export async function containerEngine(): Promise<{ bin: string; version: string } | null> {
-  for (const bin of ['podman', 'docker']) {
-    const r = await execa(bin, ['--version'], { reject: false });
-    if (r.exitCode === 0) return { bin, version: r.stdout.trim() };
-  }
-  return null;
+  const r = await execa('podman', ['--version'], { reject: false });
+  return r.exitCode === 0 ? { bin: 'podman', version: r.stdout.trim() } : null;
 }
 
 /** The environment every engine call gets (podman: the kit's containers.conf). */
@@ -68,7 +69,7 @@ export function engineEnv(): Record<string, string> {
 
 async function engine(): Promise<string> {
   const e = await containerEngine();
-  if (!e) throw new KitError('no container engine: neither podman nor docker runs here', { fix: 'apt-get install -y podman runc (kit setup --only container), or use --py-worker venv' });
+  if (!e) throw new KitError('no container engine: podman does not run here', { fix: 'apt-get install -y podman runc debootstrap (kit setup --only container), or use --py-worker venv' });
   return e.bin;
 }
 
@@ -148,17 +149,18 @@ export async function workerImageTag(version: string): Promise<{ tag: string; ex
   return { tag, exists: !!(await imageId(bin, tag)) };
 }
 
-function contentHash(version: string, baseId: string): string {
-  const h = createHash('sha256').update(readFileSync(DOCKERFILE)).update(version).update(baseId);
+function contentHash(version: string, baseId: string, extraPins: string[] = []): string {
+  const h = createHash('sha256').update(readFileSync(DOCKERFILE)).update(version).update(baseId).update(extraPins.join(' '));
   hashTree(h, PY_SHIM_DIR);
   return h.digest('hex').slice(0, 12);
 }
 
-export async function ensureWorkerImage(version: string, opts: { patched?: { venvDir: string; sitePackages: string; changedFiles: string[] }; log?: (l: string) => void } = {}): Promise<WorkerImage> {
+export async function ensureWorkerImage(version: string, opts: { patched?: { venvDir: string; sitePackages: string; changedFiles: string[] }; log?: (l: string) => void; /** Pins the venv needed as known fix-ups (UNDECLARED_DEPS), installed in the image too. */ extraPins?: string[] } = {}): Promise<WorkerImage> {
   const log = opts.log ?? (() => {});
   const bin = await engine();
   const base = await ensureBaseImage(log);
-  const tag = `${IMAGE_REPO}:${version}-${contentHash(version, base.id)}`;
+  const extra = [...(opts.extraPins ?? [])].sort();
+  const tag = `${IMAGE_REPO}:${version}-${contentHash(version, base.id, extra)}`;
   if (!(await imageId(bin, tag))) {
     const ctx = join(KIT_DIR, 'podman', `ctx-${process.pid}`);
     rmSync(ctx, { recursive: true, force: true });
@@ -171,7 +173,7 @@ export async function ensureWorkerImage(version: string, opts: { patched?: { ven
       // The host's trust store, for pip behind a TLS-intercepting proxy (the Dockerfile uses it when mounted).
       const bundle = process.env.PIP_CERT || process.env.SSL_CERT_FILE || '/etc/ssl/certs/ca-certificates.crt';
       const caMount = existsSync(bundle) ? ['-v', `${bundle}:/etc/ssl/host-certs/ca-certificates.crt:ro`] : [];
-      await run(bin, ['build', '--network', 'host', ...caMount, '-f', 'docker/python-worker.Dockerfile', '--build-arg', `BASE_IMAGE=${base.ref}`, '--build-arg', `AGENTS_VERSION=${version}`, '--label', 'closekit=1', '-t', tag, '.'], `${bin} build of ${tag}`, { cwd: ctx });
+      await run(bin, ['build', '--network', 'host', ...caMount, '-f', 'docker/python-worker.Dockerfile', '--build-arg', `BASE_IMAGE=${base.ref}`, '--build-arg', `AGENTS_VERSION=${version}`, '--build-arg', `EXTRA_PINS=${extra.join(' ')}`, '--label', 'closekit=1', '-t', tag, '.'], `${bin} build of ${tag}`, { cwd: ctx });
     } finally {
       rmSync(ctx, { recursive: true, force: true });
     }
@@ -229,16 +231,18 @@ export function startPyContainerWorker(sup: WorkerSpawner, o: PyWorkerOptions & 
  */
 export async function imageForVenv(python: string, variant: 'unpatched' | 'patched', log?: (l: string) => void): Promise<WorkerImage> {
   const venv = join(python, '..', '..');
-  const marker = JSON.parse(readFileSync(join(venv, '.closekit-complete.json'), 'utf8')) as { version: string; sitePackages: string };
+  const marker = JSON.parse(readFileSync(join(venv, '.closekit-complete.json'), 'utf8')) as { version: string; sitePackages: string; fixups?: string[] };
+  // `installed httpx==0.28.1: ...` -> httpx==0.28.1 (the same known fix-ups the venv needed)
+  const extraPins = (marker.fixups ?? []).map((f) => /^installed (\S+):/.exec(f)?.[1]).filter((x): x is string => !!x);
   const sitePackages = join(venv, relative(join(marker.sitePackages, '..', '..', '..'), marker.sitePackages));
   const version = marker.version;
-  if (variant === 'unpatched') return ensureWorkerImage(version, { log });
+  if (variant === 'unpatched') return ensureWorkerImage(version, { log, extraPins });
   const pm = join(venv, 'closekit-patched.json');
-  let changedFiles: string[] = [];
-  if (existsSync(pm)) changedFiles = (JSON.parse(readFileSync(pm, 'utf8')) as { changedFiles?: string[] }).changedFiles ?? [];
+  const changedFiles = existsSync(pm) ? ((JSON.parse(readFileSync(pm, 'utf8')) as { changedFiles?: string[] }).changedFiles ?? []) : [];
   if (!changedFiles.length) {
-    const walk = (d: string): string[] => readdirSync(join(sitePackages, d)).flatMap((n) => (statSync(join(sitePackages, d, n)).isDirectory() ? (n === '__pycache__' ? [] : walk(join(d, n))) : [join(d, n)]));
-    changedFiles = walk(join('livekit', 'agents'));
+    // A checkout or git candidate is a whole package with its own dependencies: copying its
+    // files over the release's image would not be that candidate.
+    throw new KitError(`--py-worker container runs patch-file candidates and closekit's patches; ${venv} is a checkout build`, { fix: 'use --py-worker venv for a checkout or git candidate' });
   }
-  return ensureWorkerImage(version, { patched: { venvDir: venv, sitePackages, changedFiles }, log });
+  return ensureWorkerImage(version, { patched: { venvDir: venv, sitePackages, changedFiles }, log, extraPins });
 }
