@@ -264,7 +264,10 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   const scenarios = [...new Set(runs.map((r) => r.scenario))];
   // Runs pair by the matrix release they stand for: a candidate checkout's own version differs.
   const primary = runs[0] ? baselineOf(runs[0]) : version;
-  const get = (s: string, v: 'unpatched' | 'patched', ver: string = primary) => runs.find((r) => r.scenario === s && r.variant === v && baselineOf(r) === ver);
+  const get = (s: string, v: 'unpatched' | 'patched', ver: string = primary) =>
+    runs.find((r) => r.scenario === s && r.variant === v && baselineOf(r) === ver) ??
+    // a scenario this run has only at other releases: its first (the Versions table has the rest)
+    (ver === primary ? runs.find((r) => r.scenario === s && r.variant === v) : undefined);
   const pinned = res.env[up.envKey];
   const reproCmd = (r: RunResult) => `node bin/kit.mjs repro -r ${runtime} -s ${r.scenario}${baselineOf(r) !== pinned ? ` --${runtime}-version ${baselineOf(r)}` : ''}`;
   const hangs = runs.filter((r) => r.verdict === 'hang');
