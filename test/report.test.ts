@@ -189,6 +189,8 @@ describe('redaction', () => {
     `Authorization: Digest username="alice", realm="lk", nonce="abc", uri="sip:${planted.phone}@${planted.ipNs}", response="${planted.digestResponse}"`,
     `dialing ${planted.phone} via ${planted.ipNs} and ${planted.ipv6} from ${planted.hostname}`,
     `File "${planted.homeRoot}", line 3; cwd ${planted.homeUser}; module ${planted.repoPath}`,
+    // a Go stack trace logged as a JSON string: the paths follow an escaped tab
+    `{"stacktrace":"main.run\\n\\t/root/go/pkg/mod/github.com/livekit/x.go:12\\n\\t/home/alice/go/y.go:3"}`,
   ];
 
   /** The fixture with every kind planted into a hang run's log, its timeline, reason, stt errors and the env. */

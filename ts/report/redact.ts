@@ -60,9 +60,10 @@ export function makeRedactor(opts: RedactOptions = {}): Redactor {
     for (const sec of secrets) s = s.split(sec).join('<secret>');
     // Paths first: the kit root may itself sit under a home directory.
     if (root.length > 1) s = s.replace(new RegExp(`${escapeRe(root)}(?=/|\\b|$)`, 'g'), '<kit>');
-    s = s.replace(/(?<![\w.-])\/home\/[^/\s"'`<>:]+/g, '<home>');
-    s = s.replace(/(?<![\w.-])\/root(?=\/|\b)(?!\.)/g, '<home>');
-    s = s.replace(/(?<![\w.-])\/Users\/[^/\s"'`<>:]+/g, '<home>');
+    // Also after a JSON-escaped tab or newline (`\t/root/go/...` in a logged Go stack trace).
+    s = s.replace(/(?:(?<![\w.-])|(?<=\\[tnr]))\/home\/[^/\s"'`<>:\\]+/g, '<home>');
+    s = s.replace(/(?:(?<![\w.-])|(?<=\\[tnr]))\/root(?=\/|\b)(?!\.)/g, '<home>');
+    s = s.replace(/(?:(?<![\w.-])|(?<=\\[tnr]))\/Users\/[^/\s"'`<>:\\]+/g, '<home>');
     // JWTs (access tokens: header.payload.signature, base64url; the header always starts eyJ).
     s = s.replace(/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, '<jwt>');
     s = s.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, '$1 <redacted>');
