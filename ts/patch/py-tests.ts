@@ -48,10 +48,20 @@ export interface PyTestRun {
 }
 
 /** Ensures the pinned pytest-asyncio in `.kit/tools/pytest-asyncio/<ver>/` (a `--target` folder); returns it. */
-export async function ensurePytestAsyncio(): Promise<string> {
+let installing: Promise<string> | null = null;
+
+export function ensurePytestAsyncio(): Promise<string> {
+  // One install per process at a time: two callers in one process shared the temp folder.
+  installing ??= installPytestAsyncio().finally(() => {
+    installing = null;
+  });
+  return installing;
+}
+
+async function installPytestAsyncio(): Promise<string> {
   const dir = join(KIT_DIR, 'tools', 'pytest-asyncio', PYTEST_ASYNCIO_PIN.split('==')[1]!);
   if (existsSync(join(dir, 'pytest_asyncio'))) return dir;
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(dirname(dir), { recursive: true });
   // --no-deps: its only dependency, pytest, comes from the venv under test
