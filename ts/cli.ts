@@ -164,8 +164,8 @@ program
     const { mergeShards } = await import('./matrix/merge.js');
     const { renderTable } = await import('./report/table.js');
     const { runId, reportDir, res } = await mergeShards(dirs);
-    const drivable = res.runs.filter((r) => !(r.verdict === 'unsupported' && r.variant === 'unpatched'));
-    process.exitCode = drivable.length && drivable.every((r) => r.matched) && !res.upstreamTests?.problems.length ? 0 : 1;
+    const { exitCodeOf } = await import('./verdict/index.js');
+    process.exitCode = exitCodeOf(res.runs, res.upstreamTests);
     if (o.json) console.log(JSON.stringify({ runId, reports: reportDir, runs: res.runs.length, mergedFrom: res.mergedFrom, exitCode: process.exitCode }, null, 2));
     else console.log(`${renderTable(res.runs)}\n\nmerged ${res.mergedFrom?.length} shards into ${runId}: ${reportDir}`);
   });

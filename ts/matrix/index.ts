@@ -14,6 +14,7 @@ import { parity, renderParity } from '../report/parity.js';
 import { environment, newRunId, pointLatest, readResults, writeResults } from '../report/results.js';
 import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
+import { exitCodeOf } from '../verdict/index.js';
 import { loadScenarios } from '../scenario/load.js';
 import type { Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
@@ -203,10 +204,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   const { writeReports } = await import('../report/index.js');
   const { files } = await writeReports(reportDir, readResults(runId, reportsDir, runsDir), { rawDir: runDir });
   pointLatest(reportsDir, runId);
-  // Unpatched releases the kit cannot drive are listed, not failed; a candidate that cannot
-  // be driven is a failed candidate; a matrix with nothing drivable is not a pass.
-  const drivable = runs.filter((r) => !(r.verdict === 'unsupported' && r.variant === 'unpatched'));
-  const exitCode = drivable.length > 0 && drivable.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
+  const exitCode = exitCodeOf(runs, upstream);
   if (!o.quiet) {
     const out = o.json ? (l: string) => console.error(l) : (l: string) => console.log(l);
     for (const c of Object.values(candidates)) out(`patched ${RUNTIMES[c.runtime].label} = ${c.label}`);

@@ -2,7 +2,7 @@
  * The rules `kit verify` adds to the verdict, and whether a run matched its scenario.
  * Pure, like the verdict itself: a results.json can be re-checked without re-running.
  */
-import type { Variant, Verdict } from '../contract/results.js';
+import type { RunResult, UpstreamChecks, Variant, Verdict } from '../contract/results.js';
 
 export interface CheckInput {
   variant: Variant;
@@ -36,4 +36,14 @@ export function verifyChecks(c: CheckInput): string[] {
 /** A run matched when its verdict is the scenario's expectation for its variant and no check failed. */
 export function matches(verdict: Verdict, expected: Verdict, failedChecks: string[]): boolean {
   return verdict === expected && failedChecks.length === 0;
+}
+
+/**
+ * The kit's exit code for a set of runs (0 pass, 1 fail): unpatched releases the kit cannot
+ * drive are listed, not failed; a candidate that cannot be driven is a failed candidate; a
+ * set with nothing drivable is not a pass; an upstream-test problem fails it.
+ */
+export function exitCodeOf(runs: RunResult[], upstream?: UpstreamChecks): 0 | 1 {
+  const drivable = runs.filter((r) => !(r.verdict === 'unsupported' && r.variant === 'unpatched'));
+  return drivable.length > 0 && drivable.every((r) => r.matched) && !upstream?.problems.length ? 0 : 1;
 }

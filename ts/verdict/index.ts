@@ -18,7 +18,7 @@ import type { TimelineEvent } from '../contract/events.js';
 import type { LedgerSocket, Verdict } from '../contract/results.js';
 
 export type { LedgerSocket } from '../contract/results.js';
-export { verifyChecks, matches, type CheckInput } from './checks.js';
+export { verifyChecks, matches, exitCodeOf, type CheckInput } from './checks.js';
 
 export interface VerdictInput {
   events: TimelineEvent[];
