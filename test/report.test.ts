@@ -262,6 +262,12 @@ describe('redaction', () => {
     expect(redactJson({ apiKey: 'ckkit47d597a9', nested: [{ password: 'x y z' }], n: 3 })).toEqual({ apiKey: '<redacted>', nested: [{ password: '<redacted>' }], n: 3 });
   });
 
+  it('keeps source code that assigns a call to a secret-ish name, and still redacts a plain value', () => {
+    const code = '             close_token = otel_context.attach(trace.set_span_in_context(close_span))';
+    expect(redact(code)).toBe(code);
+    expect(redact('auth_token = abcdef123456')).toBe('auth_token = <redacted>');
+  });
+
   it('leaves the fix patches unchanged (they are copied byte for byte, so they must not need it)', () => {
     for (const up of ['agents-js', 'agents']) {
       for (const f of readdirSync(join(PATCHES_DIR, up)).filter((x) => x.endsWith('.patch'))) {

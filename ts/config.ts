@@ -25,6 +25,79 @@ export const VERSIONS = {
 } as const;
 
 /**
+ * Upstream commits the gates and the Python regression test take their files from
+ * (configs, test support files). Each is the newest upstream commit the kit can reach that
+ * is not newer than the pinned release's line: neither repository's stored history has the
+ * 1.9.0 / 1.8.9 tags, so these are the nearest commits before them (both agents 1.7.0,
+ * 2026-08-21/22). Change a pin here and nowhere else (docs/gates.md).
+ */
+export const UPSTREAM_COMMITS = {
+  /** livekit/agents-js: .prettierrc, .eslintrc, tsconfig.json, api-extractor configs, pnpm-lock.yaml. */
+  agentsJs: { repo: 'livekit/agents-js', commit: '8c88e3b3acb3ab32dc2d7b19073379f726704015' },
+  /** livekit/agents: pyproject.toml (ruff, mypy), tests/ support files (conftest, virtual_time, fakes). */
+  agentsPy: { repo: 'livekit/agents', commit: 'da6af86ac640a3bc54585764e64321d7048c1c16' },
+} as const;
+
+/**
+ * Tool versions of upstream's gates, exact, as upstream's lockfiles at UPSTREAM_COMMITS pin
+ * them (agents-js pnpm-lock.yaml importers["."]; livekit/agents uv.lock). The kit installs
+ * these into .kit/tools/, never the repository.
+ */
+export const GATE_TOOLS = {
+  js: {
+    prettier: '3.2.5',
+    '@trivago/prettier-plugin-sort-imports': '4.3.0',
+    eslint: '8.57.0',
+    '@typescript-eslint/eslint-plugin': '6.21.0',
+    '@typescript-eslint/parser': '6.21.0',
+    'eslint-config-prettier': '8.10.0',
+    'eslint-config-turbo': '2.10.1',
+    'eslint-plugin-prettier': '5.1.3',
+    'eslint-plugin-tsdoc': '0.2.17',
+    typescript: '5.9.3',
+    '@microsoft/api-extractor': '7.58.12',
+    '@types/node': '22.19.1',
+    // agents/package.json devDependencies the type check needs (pnpm-lock.yaml importers.agents)
+    '@types/fluent-ffmpeg': '2.1.28',
+    '@types/json-schema': '7.0.15',
+    '@types/pidusage': '2.0.5',
+    '@types/ws': '8.18.1',
+  },
+  py: {
+    ruff: '0.15.22',
+    mypy: '2.3.0',
+    /**
+     * Upstream's `typing` dependency group (pyproject.toml) at its uv.lock versions, without
+     * pandas-stubs, scipy-stubs and types-tensorflow (only plugins import those), plus the two
+     * stub packages the group pulls in transitively.
+     */
+    stubs: [
+      'types-aiofiles==25.1.0.20260518',
+      'types-cffi==2.0.0.20260518',
+      'types-defusedxml==0.7.0.20260504',
+      'types-grpcio==1.82.1.20260711',
+      'types-grpcio-status==1.0.0.20260408',
+      'types-gunicorn==26.0.0.20260518',
+      'types-openpyxl==3.1.5.20260518',
+      'types-pexpect==4.9.0.20260518',
+      'types-protobuf==7.34.1.20260518',
+      'types-psutil==7.2.2.20260518',
+      'types-pyasn1==0.6.0.20260408',
+      'types-pyaudio==0.2.16.20260508',
+      'types-pygments==2.20.0.20260518',
+      'types-pysocks==1.7.1.20260518',
+      'types-python-dateutil==2.9.0.20260716',
+      'types-pyyaml==6.0.12.20260518',
+      'types-regex==2026.7.10.20260711',
+      'types-requests==2.33.0.20260712',
+      'types-simplejson==3.20.0.20260518',
+      'types-tqdm==4.68.0.20260608',
+      'types-xlrd==2.0.0.20260518',
+    ],
+  },
+} as const;
+
+/**
  * The forced-close bound (ms) our patches give both runtimes by default
  * (agents-js `DEFAULT_FORCED_CLOSE_TIMEOUT = 5_000`, livekit-agents
  * `DEFAULT_FORCED_CLOSE_TIMEOUT = 5.0`). `kit verify` requires every patched wedge run to

@@ -121,6 +121,8 @@ export interface RunResult {
   reason: string;
   /** ms from hangup to the AgentSession close event; null when it never fired. */
   closeMs: number | null;
+  /** ms from the close request (worker event `close.requested`) to the close event: the span the fix bounds. Null when it never closed. */
+  closeRequestMs?: number | null;
   closeEvent: string | null;
   openSocketsAfterClose: number;
   /** STT sockets the worker opened after the hangup (reconnects after 2007 or errors). */
@@ -170,9 +172,42 @@ export interface UpstreamChecks {
   /** agents-js src/voice/*.test.ts (the patch's regression test included on both sides). */
   jsVoiceTests: { unpatched: Counts; patched: Counts; newFailures: string[]; regression: { unpatched: Counts; patched: Counts } } | null;
   /** tests/test_forced_close.py from patches/agents. */
-  pyRegression: { unpatched: Counts; patched: Counts } | null;
+  pyRegression: { unpatched: Counts; patched: Counts; /** pytest's own time for the patched cases (s, virtual time runs them fast) and the process wall time (ms: interpreter start and imports included). */ patchedTestsS?: number; patchedWallMs?: number } | null;
+  /** Upstream's own gates (lint, format, types, API report), unpatched vs patched (ts/gates/). */
+  gates?: GateRow[];
   /** Human-readable failures of the rules; empty when every rule held. */
   problems: string[];
+}
+
+/**
+ * One gate's outcome on one tree. `baseline`: the cell is the reference the patched tree is
+ * checked against, not a check (the API report of the release, generated from it because
+ * upstream's committed report at that release is not reachable). `unsupported`: the gate could
+ * not run on this tree (the reason is in `summary`).
+ */
+export type GateStatus = 'pass' | 'fail' | 'baseline' | 'unsupported';
+
+export interface GateOutcome {
+  status: GateStatus;
+  /** One line, e.g. `2 errors, 1 warning` or `12 files checked`. */
+  summary: string;
+  /** Problem counts where the tool reports them (errors, warnings). */
+  errors?: number;
+  warnings?: number;
+  /** The tool's output (tree-relative paths, last 4,000 characters). */
+  output: string;
+  ms: number;
+}
+
+/** One row of the gates table: a gate of a runtime, unpatched vs patched. */
+export interface GateRow {
+  runtime: Runtime;
+  /** `tsc`, `eslint`, `prettier --check`, `api-extractor`, `ruff check`, `ruff format --check`, `mypy`. */
+  gate: string;
+  /** The command, as run in the tree (upstream's own script where it has one). */
+  command: string;
+  unpatched: GateOutcome;
+  patched: GateOutcome;
 }
 
 /** JS vs Python close milestones of one scenario × variant (ts/report/parity.ts). */

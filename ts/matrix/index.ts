@@ -14,7 +14,7 @@ import { parity, renderParity } from '../report/parity.js';
 import { environment, newRunId, pointLatest, readResults, writeResults } from '../report/results.js';
 import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
-import { exitCodeOf } from '../verdict/index.js';
+import { applyCrossRuntimeChecks, exitCodeOf } from '../verdict/index.js';
 import { loadScenarios } from '../scenario/load.js';
 import type { Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
@@ -156,7 +156,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
           task: async (_: unknown, task: { title: string; output: string }) => {
             const r = await runOne({ scenario: s, install: inst, worker: RUNTIMES[inst.runtime], runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
             done.push({ at, r });
-            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
+            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms${r.closeRequestMs != null ? ` (${r.closeRequestMs} ms after the close request)` : ''}` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
           },
         };
       }),
@@ -176,6 +176,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     if (why) done.push({ at, r: unsupportedRun(p.s, { runtime: p.rt, variant: p.variant, version: p.version, reason: why }) });
   });
   const runs = done.sort((a, b) => a.at - b.at).map((x) => x.r);
+  applyCrossRuntimeChecks(runs, (name) => scenarios.find((s) => s.name === name)?.wedge.where ?? 'none');
 
   const par = parity(runs);
   let upstream: UpstreamChecks | undefined;
@@ -192,7 +193,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
         missing.push(`upstream tests for ${RUNTIMES[rt].label} were asked for, but this run has no unpatched and patched install of one version to compare`);
         continue;
       }
-      parts.push(await RUNTIMES[rt].upstreamTests(installs.get(keyOf({ rt, version, variant: 'unpatched' }))!, installs.get(keyOf({ rt, version, variant: 'patched' }))!));
+      parts.push(await RUNTIMES[rt].upstreamTests(installs.get(keyOf({ rt, version, variant: 'unpatched' }))!, installs.get(keyOf({ rt, version, variant: 'patched' }))!, sources[rt] ?? RUNTIMES[rt].ownPatches(), log));
     }
     upstream = combineUpstreamChecks(parts);
     upstream.problems.push(...missing);
@@ -280,3 +281,4 @@ function unsupportedRun(s: Scenario, u: { runtime: Runtime; variant: Variant; ve
     logsDir: '',
   };
 }
+

@@ -10,6 +10,8 @@ import { REPORTS_DIR, RUNS_DIR } from '../config.js';
 import type { ResultsFile, RunResult } from '../contract/results.js';
 import { KitError } from '../errors.js';
 import { parity } from '../report/parity.js';
+import { loadScenarios } from '../scenario/load.js';
+import { applyCrossRuntimeChecks } from '../verdict/index.js';
 import { environment, newRunId, pointLatest, readResults, readResultsFile, writeResults } from '../report/results.js';
 
 const runKey = (r: RunResult) => `${r.scenario}|${r.runtime}|${r.runtimeVersion}|${r.variant}`;
@@ -55,6 +57,9 @@ export async function mergeShards(dirs: string[], o: { reportsDir?: string; runs
       runs.push(r);
     }
   }
+  // each shard holds one runtime of a scenario: only the merged set can compare them
+  const wedges = new Map(loadScenarios().map((s) => [s.name, s.wedge.where]));
+  applyCrossRuntimeChecks(runs, (name) => wedges.get(name) ?? 'none');
   const runId = newRunId();
   const runsDir = o.runsDir ?? RUNS_DIR;
   const reportsDir = o.reportsDir ?? REPORTS_DIR;
@@ -78,6 +83,7 @@ export async function mergeShards(dirs: string[], o: { reportsDir?: string; runs
           upstreamTests: {
             jsVoiceTests: shards.find((s) => s.res.upstreamTests?.jsVoiceTests)?.res.upstreamTests?.jsVoiceTests ?? null,
             pyRegression: shards.find((s) => s.res.upstreamTests?.pyRegression)?.res.upstreamTests?.pyRegression ?? null,
+            gates: shards.flatMap((s) => s.res.upstreamTests?.gates ?? []),
             problems: shards.flatMap((s) => s.res.upstreamTests?.problems ?? []),
           },
         }

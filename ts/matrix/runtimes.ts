@@ -53,7 +53,7 @@ export interface RuntimeEntry {
   /** Starts this install's worker through `sup` (inside the run's namespace). */
   startWorker(sup: WorkerSpawner, install: RuntimeInstall, o: WorkerOptions): WorkerChild;
   /** Upstream's own tests and the regression test, unpatched vs patched. Slow: minutes. */
-  upstreamTests(unpatched: RuntimeInstall, patched: RuntimeInstall): Promise<UpstreamPart>;
+  upstreamTests(unpatched: RuntimeInstall, patched: RuntimeInstall, source: FixSource, log?: (l: string) => void): Promise<UpstreamPart>;
   /**
    * What `kit where <id> [--patched]` prints: the package root (js) or the venv python (py)
    * of an install that exists. Reads only: never installs or rebuilds (a running worker may
@@ -89,7 +89,7 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     hostMode: 'npm',
     ownPatches: () => ({ kind: 'patches', files: agentsJsPatches() }),
     startWorker: (sup, inst, o) => startJsWorker(sup, { runtimeDir: inst.location, ...o }),
-    upstreamTests: (u, p) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location)),
+    upstreamTests: (u, p, source, log) => jsUpstreamChecks(agentsRootOf(u.location), agentsRootOf(p.location), source, log),
     where(version, variant) {
       const dir = jsRuntimeDir(version, { patched: variant === 'patched' });
       const built = isJsRuntimeComplete(dir, version) && (variant === 'unpatched' || existsSync(join(dir, JS_PATCHED_MARKER)));
@@ -121,7 +121,7 @@ export const RUNTIMES: Record<Runtime, RuntimeEntry> = {
     // One option of the Python entry, not another runtime: the same worker, in an image.
     startWorker: (sup, inst, o) =>
       inst.container ? startPyContainerWorker(sup, { python: inst.location, ...o, image: inst.container.image, engine: inst.container.engine }) : startPyWorker(sup, { python: inst.location, ...o }),
-    upstreamTests: (u, p) => pyUpstreamChecks(u.location, p.location),
+    upstreamTests: (u, p, source, log) => pyUpstreamChecks(u.location, p.location, source, log),
     where(version, variant) {
       const dir = pyRuntimeDir(version, { patched: variant === 'patched' });
       const built = isPyRuntimeComplete(version, dir) && (variant === 'unpatched' || existsSync(join(dir, PY_PATCHED_MARKER)));

@@ -4,25 +4,53 @@
  * report pass/fail counts (docs/fix-agents.md).
  *
  * The test is taken from the patch itself (`git apply --include='tests/*'` into a scratch
- * folder), so the test the kit runs is byte for byte the one proposed upstream. It uses
- * pytest-asyncio (upstream's `asyncio_mode = "auto"`), which the runtime venvs do not carry:
- * a pinned copy is installed once with `pip install --no-deps --target .kit/tools/...` and put
- * on PYTHONPATH, so the venvs themselves are never modified.
+ * folder), so the test the kit runs is byte for byte the one proposed upstream. It is written
+ * in upstream's style (the `virtual_time` marker, upstream's shared fakes), so the scratch
+ * folder also gets upstream's root `pyproject.toml` (pytest options, markers) and its `tests/`
+ * support files (UPSTREAM_PY_TEST_FILES) at config.ts UPSTREAM_COMMITS.agentsPy. pytest and
+ * its asyncio plugins at upstream's uv.lock versions (PY_TEST_PINS) are installed once with
+ * `pip install --no-deps --target .kit/tools/...` and put first on PYTHONPATH, so the venvs
+ * themselves are never modified.
  *
- * Bounded: each wedge test fails on its own after ~6.5 s against an unpatched venv (the test
- * awaits the close with `asyncio.wait`, never `wait_for`), and the whole run is killed at
- * `timeoutMs`.
+ * Bounded: under virtual time each wedge case fails on its own within seconds of virtual time
+ * against an unpatched venv (every wait in the test is bounded), and the whole run is killed
+ * at `timeoutMs`.
  */
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { KIT_DIR } from '../config.js';
+import { KIT_DIR, UPSTREAM_COMMITS } from '../config.js';
+import { upstreamFiles } from '../gates/upstream-files.js';
 import { KitError } from '../errors.js';
 import { agentsPyPatches } from './py.js';
 
-/** pytest-asyncio pin: >= upstream's floor (0.25.3), and compatible with the venv's pytest 8.3. */
-export const PYTEST_ASYNCIO_PIN = 'pytest-asyncio==0.25.3';
+/**
+ * pytest and its asyncio plugins at upstream's uv.lock versions (livekit/agents da6af86):
+ * upstream's conftest needs pytest-asyncio-concurrent (the `no_concurrent` marker), and
+ * pytest-asyncio 1.4 needs pytest >= 8.4 (the venvs carry 8.3).
+ */
+export const PY_TEST_PINS = ['pytest==9.0.3', 'pytest-asyncio==1.4.0', 'pytest-asyncio-concurrent==0.5.2'] as const;
+
+/**
+ * Upstream files the regression test runs with: the root pyproject.toml (its
+ * `[tool.pytest.ini_options]`: asyncio mode, markers, `-p tests.concurrency`) and the `tests/`
+ * support modules conftest.py imports or the test uses.
+ */
+export const UPSTREAM_PY_TEST_FILES = [
+  'pyproject.toml',
+  'tests/__init__.py',
+  'tests/conftest.py',
+  'tests/concurrency.py',
+  'tests/toxic_proxy.py',
+  'tests/virtual_time.py',
+  'tests/fake_io.py',
+  'tests/fake_llm.py',
+  'tests/fake_stt.py',
+  'tests/fake_tts.py',
+  'tests/fake_vad.py',
+  'tests/fake_session.py',
+] as const;
 
 export interface PyTestCase {
   /** pytest node id, e.g. `tests/test_forced_close.py::test_forced_close_is_bounded[on_exit]`. */
@@ -47,28 +75,28 @@ export interface PyTestRun {
   exitCode: number;
 }
 
-/** Ensures the pinned pytest-asyncio in `.kit/tools/pytest-asyncio/<ver>/` (a `--target` folder); returns it. */
+/** Ensures PY_TEST_PINS in `.kit/tools/pytest-upstream/<pins>/` (a `--target` folder); returns it. */
 let installing: Promise<string> | null = null;
 
-export function ensurePytestAsyncio(): Promise<string> {
+export function ensurePytestTools(): Promise<string> {
   // One install per process at a time: two callers in one process shared the temp folder.
-  installing ??= installPytestAsyncio().finally(() => {
+  installing ??= installPytestTools().finally(() => {
     installing = null;
   });
   return installing;
 }
 
-async function installPytestAsyncio(): Promise<string> {
-  const dir = join(KIT_DIR, 'tools', 'pytest-asyncio', PYTEST_ASYNCIO_PIN.split('==')[1]!);
-  if (existsSync(join(dir, 'pytest_asyncio'))) return dir;
+async function installPytestTools(): Promise<string> {
+  const dir = join(KIT_DIR, 'tools', 'pytest-upstream', PY_TEST_PINS.map((p) => p.replace('==', '-')).join('_'));
+  if (existsSync(join(dir, 'pytest_asyncio_concurrent'))) return dir;
   const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(dirname(dir), { recursive: true });
-  // --no-deps: its only dependency, pytest, comes from the venv under test
-  const r = await execa('python3', ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--target', tmp, PYTEST_ASYNCIO_PIN], { reject: false, all: true });
+  // --no-deps: pluggy, iniconfig and packaging come from the venv under test
+  const r = await execa('python3', ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-deps', '--target', tmp, ...PY_TEST_PINS], { reject: false, all: true });
   if (r.exitCode !== 0) {
     rmSync(tmp, { recursive: true, force: true });
-    throw new KitError(`installing ${PYTEST_ASYNCIO_PIN} failed:\n${(r.all ?? '').trim().split('\n').slice(-5).join('\n')}`, { fix: 'check that PyPI is reachable and python3 has pip' });
+    throw new KitError(`installing ${PY_TEST_PINS.join(' ')} failed:\n${(r.all ?? '').trim().split('\n').slice(-5).join('\n')}`, { fix: 'check that PyPI is reachable and python3 has pip' });
   }
   try {
     renameSync(tmp, dir);
@@ -78,9 +106,17 @@ async function installPytestAsyncio(): Promise<string> {
   return dir;
 }
 
-/** Extracts the patch's `tests/` files into a fresh scratch folder; returns it (caller removes it). */
+/**
+ * Lays out a fresh scratch folder: upstream's pyproject.toml and tests/ support files, then the
+ * patch's `tests/` files on top; returns it (caller removes it).
+ */
 export async function extractPatchTests(patches: string[]): Promise<string> {
+  const support = await upstreamFiles(UPSTREAM_COMMITS.agentsPy, UPSTREAM_PY_TEST_FILES);
   const dir = mkdtempSync(join(tmpdir(), 'closekit-pytests-'));
+  for (const f of UPSTREAM_PY_TEST_FILES) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(support, f), join(dir, f));
+  }
   for (const patch of patches) {
     const r = await execa('git', ['apply', '-p1', "--include=tests/*", patch], {
       cwd: dir,
@@ -125,22 +161,20 @@ export function parseJunit(xml: string): PyTestCase[] {
 
 /**
  * Runs pytest with the venv interpreter `python` on `testDir`, with upstream's pytest options
- * (`asyncio_mode=auto`, function-scoped loops), and returns the parsed outcome.
+ * (its pyproject.toml in `testDir`), and returns the parsed outcome.
  *
  * @throws KitError when pytest cannot run at all (exit code other than 0/1, e.g. import errors
  *   during collection are reported as errors, not thrown) or exceeds `timeoutMs`.
  */
 export async function runPytest(python: string, testDir: string, opts: { args?: string[]; timeoutMs?: number } = {}): Promise<PyTestRun> {
-  const pluginDir = await ensurePytestAsyncio();
+  const pluginDir = await ensurePytestTools();
   const junit = join(testDir, '.closekit-junit.xml');
   const started = Date.now();
   const r = await execa(
     python,
     [
       '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--rootdir', testDir,
-      '-o', 'asyncio_mode=auto', '-o', 'asyncio_default_fixture_loop_scope=function',
-      '-W', 'ignore::pytest.PytestUnknownMarkWarning',
-      `--junitxml=${junit}`, ...(opts.args ?? ['tests']),
+      `--junitxml=${junit}`, ...(opts.args ?? ['tests/test_forced_close.py']),
     ],
     {
       cwd: testDir,
@@ -162,9 +196,9 @@ export async function runPytest(python: string, testDir: string, opts: { args?: 
 
 /**
  * Runs the fix's regression test (`tests/test_forced_close.py` from the patches) with the venv
- * interpreter `python`. Expected: every case passes on the patched venv; on the unpatched one
- * the four wedge cases fail by timeout (each bounded), the two `forced_close_timeout` option
- * cases fail with a TypeError, and the healthy-close and graceful-drain cases pass.
+ * interpreter `python`. Expected: every case passes on the patched venv and fails on the
+ * unpatched one (the wedge cases by a bounded wait in virtual time, the option case with a
+ * TypeError for the unknown keyword).
  *
  * @param python a venv interpreter (`PyRuntime.python`).
  * @param opts.patches patch files to take the tests from (default `agentsPyPatches()`).

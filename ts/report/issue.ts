@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Runtime, RunResult, Variant } from '../contract/results.js';
+import type { GateOutcome, Runtime, RunResult, Variant } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
 import {
@@ -462,6 +462,26 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     fix.push('');
     fix.push('</details>');
     fix.push('');
+  }
+  const gates = res.upstreamTests?.gates?.filter((g) => g.runtime === runtime) ?? [];
+  if (gates.length) {
+    fix.push(`### Upstream's own gates on the patched tree`);
+    fix.push('');
+    fix.push(`Configs from ${up.repo} at the pinned commit, tools at its lockfile's versions (closekit docs/gates.md).`);
+    fix.push('');
+    fix.push('| gate | command | unpatched | patched |');
+    fix.push('|---|---|---|---|');
+    const c = (g: GateOutcome) => `${g.status === 'fail' ? '**FAIL**' : g.status}: ${esc(red(g.summary))}`;
+    for (const g of gates) fix.push(`| ${g.gate} | ${code(g.command)} | ${c(g.unpatched)} | ${c(g.patched)} |`);
+    fix.push('');
+    for (const g of gates.filter((x) => x.patched.status === 'fail' && x.patched.output)) {
+      fix.push(`<details><summary>${esc(g.gate)} on the patched tree</summary>`);
+      fix.push('');
+      fix.push(fence(red(g.patched.output)));
+      fix.push('');
+      fix.push('</details>');
+      fix.push('');
+    }
   }
   const fullFix = fix.join('\n');
   // The fix without the full commit messages (each patch is in the bundle anyway).

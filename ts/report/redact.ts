@@ -38,6 +38,9 @@ export function isSecretKey(name: string): boolean {
 // Values that are not secrets even under a secret-ish name: counters, booleans, nulls.
 const HARMLESS_VALUE = /^(?:\d+|null|none|true|false|undefined|digest|bearer|basic|<[a-z-]+>|\*+)$/i;
 
+// An identifier path followed by `(`: a function call in source code.
+const CALL_VALUE = /^[A-Za-z_][\w.]*\(/;
+
 /** An IPv4 address is loopback/unspecified (kept) or anything else (redacted). */
 function keepIpv4(ip: string): boolean {
   return ip.startsWith('127.') || ip === '0.0.0.0';
@@ -79,8 +82,9 @@ export function makeRedactor(opts: RedactOptions = {}): Redactor {
     s = s.replace(/(["']?)([A-Za-z_][\w.-]*)\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4)[^\\])*)\4/g, (m, q1: string, name: string, sep: string, q2: string, value: string) =>
       isSecretKey(name) && !HARMLESS_VALUE.test(value) ? `${q1}${name}${q1}${sep}${q2}<redacted>${q2}` : m,
     );
+    // A value that is a call (`close_token = ctx.attach(span)` in upstream code a patch quotes) is code, not a secret.
     s = s.replace(/(["']?)([A-Za-z_][\w.-]*)\1(\s*[:=]\s*)([^"'\s,;}&)\]<]+)/g, (m, q1: string, name: string, sep: string, value: string) =>
-      isSecretKey(name) && !HARMLESS_VALUE.test(value) ? `${q1}${name}${q1}${sep}<redacted>` : m,
+      isSecretKey(name) && !HARMLESS_VALUE.test(value) && !CALL_VALUE.test(value) ? `${q1}${name}${q1}${sep}<redacted>` : m,
     );
     // 43-char base64url secrets (32 random bytes; the kit's secrets and LiveKit's look so).
     s = s.replace(/(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, (m) => (/[A-Z]/.test(m) && /[a-z]/.test(m) && /\d/.test(m) ? '<secret>' : m));

@@ -3,7 +3,7 @@ import type { RunResult } from '../contract/results.js';
 
 /** Render runs as a fixed-width text table (no colour when not a TTY). */
 export function renderTable(runs: RunResult[]): string {
-  const head = ['scenario', 'runtime', 'version', 'variant', 'verdict', 'expected', 'close ms', 'open sockets', 'reconnects', 'parked in'];
+  const head = ['scenario', 'runtime', 'version', 'variant', 'verdict', 'expected', 'close ms', 'req→close ms', 'open sockets', 'reconnects', 'parked in'];
   const rows = runs.map((r) => [
     r.scenario,
     r.runtime,
@@ -12,6 +12,7 @@ export function renderTable(runs: RunResult[]): string {
     r.matched ? r.verdict : `${r.verdict} (!)`,
     r.expected,
     r.closeMs === null ? '-' : String(r.closeMs),
+    r.closeRequestMs == null ? '-' : String(r.closeRequestMs),
     String(r.openSocketsAfterClose),
     String(r.gatewayReconnects),
     r.parkedAfter ?? '-',
