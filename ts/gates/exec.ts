@@ -4,6 +4,9 @@
  * it can go into a public report as it is.
  */
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GateOutcome } from '../contract/results.js';
 
 const OUTPUT_CHARS = 4_000;
@@ -81,4 +84,41 @@ export function judgeAgainstRelease(u: GateOutcome & { findings?: string[] }, p:
   const added = newFindings(u.findings, p.findings);
   if (added.length > 0) return { ...p, summary: `${p.summary}; ${added.length} new: ${added.slice(0, 3).join(' | ')}${added.length > 3 ? ' ...' : ''}`, output: tailOutput(added.join('\n')) };
   return { ...p, status: 'pass', summary: `${p.summary}, none new (the release has the same under the pinned config)` };
+}
+
+/**
+ * Content hash of a tree's files under `dirs` (relative paths and bytes, sorted), plus `extra`
+ * (tool versions, config commit): the key gate outcomes are cached under, so an unchanged
+ * release or patch is not re-checked on the next verify.
+ */
+export function treeChecksum(root: string, dirs: string[], extra: unknown): string {
+  const h = createHash('sha256').update(JSON.stringify(extra));
+  const walk = (rel: string) => {
+    const abs = join(root, rel);
+    if (!existsSync(abs)) return;
+    const st = statSync(abs);
+    if (st.isDirectory()) {
+      for (const n of readdirSync(abs).sort()) if (n !== '__pycache__' && n !== 'node_modules') walk(join(rel, n));
+    } else if (st.isFile()) h.update(`${rel}\0`).update(readFileSync(abs)).update('\0');
+  };
+  for (const d of dirs) walk(d);
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * `fn()`'s result, cached as JSON in `<dir>/<key>.json` (written whole, via rename). A cached
+ * outcome is marked in its summary, so the table says it was not re-run.
+ */
+export async function cachedOutcomes<T extends Record<string, GateOutcome & { findings?: string[] }>>(dir: string, key: string, fn: () => Promise<T>): Promise<T> {
+  const file = join(dir, `${key}.json`);
+  if (existsSync(file)) {
+    const hit = JSON.parse(readFileSync(file, 'utf8')) as T;
+    for (const g of Object.values(hit)) g.summary = g.summary.endsWith(' (cached)') ? g.summary : `${g.summary} (cached)`;
+    return hit;
+  }
+  const out = await fn();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify(out));
+  renameSync(`${file}.tmp-${process.pid}`, file);
+  return out;
 }

@@ -16,13 +16,17 @@
  * release (`api:update`, marked `baseline`) and the patched tree is checked against that report
  * with the patch's own `agents/etc/agents.api.md` hunks applied: exactly what upstream's
  * `api:check` asks of a PR.
+ *
+ * Outcomes are cached per tree checksum (sources, report, tool versions, config commit) in
+ * `.kit/gates/js/cache/`: an unchanged release or patch is not re-checked, and the table says
+ * `(cached)`.
  */
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { KIT_DIR, UPSTREAM_COMMITS } from '../config.js';
+import { GATE_TOOLS, KIT_DIR, UPSTREAM_COMMITS } from '../config.js';
 import type { Candidate, GateOutcome, GateRow } from '../contract/results.js';
 import { applyPatchesAtomic } from '../patch/apply.js';
-import { countSummary, execGate, judgeAgainstRelease, newFindings, outcome, tailOutput, unsupported, type GateExec } from './exec.js';
+import { cachedOutcomes, countSummary, execGate, judgeAgainstRelease, newFindings, outcome, tailOutput, treeChecksum, unsupported, type GateExec } from './exec.js';
 import { ensureJsGateTools } from './tools.js';
 import { upstreamFiles } from './upstream-files.js';
 
@@ -133,17 +137,29 @@ export async function jsGates(o: JsGateInput): Promise<GateRow[]> {
   const configs = await upstreamFiles(UPSTREAM_COMMITS.agentsJs, JS_GATE_CONFIG_FILES);
   const base = join(KIT_DIR, 'gates', 'js');
 
+  const keyExtra = { tools: GATE_TOOLS.js, configs: UPSTREAM_COMMITS.agentsJs.commit };
+  const cache = join(base, 'cache');
+
   const u = layTree(join(base, 'unpatched'), { configs, agentsRoot: o.unpatchedRoot, tools });
+  const uKey = treeChecksum(u.root, ['agents/src', 'agents/package.json'], keyExtra);
+  // the release's generated report is kept beside its cached outcomes
+  const baseline = join(cache, `${uKey}.agents.api.md`);
   log('gates (agents-js, unpatched): tsc, eslint, prettier, api-extractor');
-  const uTsc = await tsc(u);
-  const uBase = existsSync(join(u.agents, 'dist', 'index.d.ts')) ? await apiExtractor(u, true) : null;
-  const baseline = join(u.root, API_REPORT);
-  const uApi: GateOutcome =
-    uBase && existsSync(baseline)
-      ? { status: 'baseline', summary: 'generated from the release (api:update): upstream has not published its report for it', output: '', ms: uBase.ms }
-      : unsupported(uBase ? `api-extractor could not generate the release's report: ${uBase.output.trim().split('\n').pop()}` : 'no declarations: tsc emitted none for the release');
-  const uLint = await eslint(u);
-  const uFmt = await prettier(u);
+  const uRes = await cachedOutcomes(cache, `u-${uKey}`, async () => {
+    const tscOut = await tsc(u);
+    const gen = existsSync(join(u.agents, 'dist', 'index.d.ts')) ? await apiExtractor(u, true) : null;
+    if (gen && existsSync(join(u.root, API_REPORT))) {
+      mkdirSync(cache, { recursive: true });
+      cpSync(join(u.root, API_REPORT), baseline);
+    }
+    const api: GateOutcome =
+      gen && existsSync(baseline)
+        ? { status: 'baseline', summary: 'generated from the release (api:update): upstream has not published its report for it', output: '', ms: gen.ms }
+        : unsupported(gen ? `api-extractor could not generate the release's report: ${gen.output.trim().split('\n').pop()}` : 'no declarations: tsc emitted none for the release');
+    return { tsc: tscOut, api, eslint: await eslint(u), prettier: await prettier(u) };
+  });
+  const { tsc: uTsc, api: uApi, eslint: uLint, prettier: uFmt } = uRes;
+  if (uApi.status === 'baseline' && !existsSync(baseline)) uApi.status = 'unsupported';
 
   let pApiNote: string | null = null;
   const own = o.apiReport && existsSync(o.apiReport) ? o.apiReport : undefined;
@@ -156,23 +172,29 @@ export async function jsGates(o: JsGateInput): Promise<GateRow[]> {
   } else if (!o.patches?.length) {
     pApiNote = `a ${o.candidate?.kind ?? 'non-patch'} candidate carries no agents.api.md hunk to check against the release's report`;
   }
+  const pKey = treeChecksum(p.root, ['agents/src', 'agents/package.json', 'agents/etc'], { ...keyExtra, pApiNote });
   log('gates (agents-js, patched): tsc, eslint, prettier, api-extractor');
-  const pTsc = await tsc(p);
-  let pApi: GateOutcome;
-  if (pApiNote) pApi = unsupported(pApiNote);
-  else if (!own && !existsSync(baseline)) pApi = unsupported('no API report of the release to check against');
-  else if (!existsSync(join(p.agents, 'dist', 'index.d.ts'))) pApi = unsupported('no declarations: tsc emitted none on the patched tree');
-  else {
-    const x = await apiExtractor(p, false);
-    const stale = /changed the public API signature|API report.*(differ|out of date)|Warning: You have changed/i.test(x.output);
-    pApi = outcome(x, { summary: x.exitCode === 0 ? 'agents.api.md up to date' : stale ? 'agents.api.md is stale: the patch changes the public API without updating the report' : 'api-extractor failed' });
-  }
-  let pLint = await eslint(p);
+  const pRes = await cachedOutcomes(cache, `p-${pKey}`, async () => {
+    const tscOut = await tsc(p);
+    let api: GateOutcome;
+    if (pApiNote) api = unsupported(pApiNote);
+    else if (!own && !existsSync(baseline)) api = unsupported('no API report of the release to check against');
+    else if (!existsSync(join(p.agents, 'dist', 'index.d.ts'))) api = unsupported('no declarations: tsc emitted none on the patched tree');
+    else {
+      const x = await apiExtractor(p, false);
+      const stale = /changed the public API signature|API report.*(differ|out of date)|Warning: You have changed/i.test(x.output);
+      api = outcome(x, { summary: x.exitCode === 0 ? 'agents.api.md up to date' : stale ? 'agents.api.md is stale: the patch changes the public API without updating the report' : 'api-extractor failed' });
+    }
+    return { tsc: tscOut, api, eslint: await eslint(p), prettier: await prettier(p) };
+  });
+  const pTsc = pRes.tsc;
+  const pApi = pRes.api;
+  let pLint = pRes.eslint;
   // upstream's CI passes on warnings, but a review asks for none new
   const addedLint = newFindings(uLint.findings ?? [], pLint.findings ?? []);
   if (addedLint.length) pLint = { ...pLint, status: 'fail', summary: `${pLint.summary}; ${addedLint.length} new`, output: tailOutput(addedLint.join('\n')) };
   else pLint = judgeAgainstRelease(uLint, pLint);
-  const pFmt = judgeAgainstRelease(uFmt, await prettier(p));
+  const pFmt = judgeAgainstRelease(uFmt, pRes.prettier);
   const pTscJ = judgeAgainstRelease(uTsc, pTsc);
 
   return [

@@ -21,7 +21,7 @@ import type { GateOutcome, GateRow } from '../contract/results.js';
 import { KitError } from '../errors.js';
 import { applyPatchesAtomic } from '../patch/apply.js';
 import { ensureUv, findBasePython } from '../runtimes/py/install.js';
-import { countSummary, execGate, judgeAgainstRelease, outcome } from './exec.js';
+import { cachedOutcomes, countSummary, execGate, judgeAgainstRelease, outcome, treeChecksum } from './exec.js';
 import { ensurePyGateTools } from './tools.js';
 import { upstreamFiles } from './upstream-files.js';
 
@@ -117,15 +117,19 @@ export async function pyGates(o: PyGateInput): Promise<GateRow[]> {
   }
   log('gates (livekit-agents): ruff check, ruff format --check, mypy (unpatched, patched)');
   const row = (gate: string, command: string, u: Judged, p: Judged): GateRow => ({ runtime: 'py', gate, command, unpatched: strip(u), patched: strip(judgeAgainstRelease(u, p)) });
+  // cached per tree checksum (.kit/gates/py/cache/): an unchanged release or patch is not re-checked
+  const check = (t: Tree, python: string, variant: string) =>
+    cachedOutcomes(join(dir, 'cache'), `${variant}-${treeChecksum(t.root, ['livekit-agents', 'tests'], { tools: GATE_TOOLS.py, configs: UPSTREAM_COMMITS.agentsPy.commit, pydantic: u.pydantic, python })}`, async () => ({
+      ruff: await ruff(gatePy, t, false),
+      format: await ruff(gatePy, t, true),
+      mypy: await mypy(gatePy, t, await mypyEnv(uv, join(dir, `env-${variant}`), python, gatePy), join(dir, `mypy-cache-${variant}`)),
+    }));
+  const ur = await check(ut, o.unpatchedPython, 'unpatched');
+  const pr = await check(pt, o.patchedPython, 'patched');
   const rows: GateRow[] = [
-    row('ruff check', 'ruff check .', await ruff(gatePy, ut, false), await ruff(gatePy, pt, false)),
-    row('ruff format --check', 'ruff format --check .', await ruff(gatePy, ut, true), await ruff(gatePy, pt, true)),
-    row(
-      'mypy',
-      'mypy --platform linux -p livekit.agents (scripts/check_types.py)',
-      await mypy(gatePy, ut, await mypyEnv(uv, join(dir, 'env-unpatched'), o.unpatchedPython, gatePy), join(dir, 'mypy-cache-unpatched')),
-      await mypy(gatePy, pt, await mypyEnv(uv, join(dir, 'env-patched'), o.patchedPython, gatePy), join(dir, 'mypy-cache-patched')),
-    ),
+    row('ruff check', 'ruff check .', ur.ruff, pr.ruff),
+    row('ruff format --check', 'ruff format --check .', ur.format, pr.format),
+    row('mypy', 'mypy --platform linux -p livekit.agents (scripts/check_types.py)', ur.mypy, pr.mypy),
   ];
   return rows;
 }

@@ -144,7 +144,7 @@ export async function buildPatchedJsRuntime(
     opts.log?.(`copy ${src} -> ${tmp}`);
     cpSync(src, tmp, { recursive: true, verbatimSymlinks: true });
     const agentsRoot = join(tmp, ...rel);
-    const { changedFiles } = await applyPatchesAtomic({ patches, targetDir: agentsRoot, strip: 2, include: 'agents/' });
+    const { changedFiles } = await applyPatchesAtomic({ patches, targetDir: agentsRoot, strip: 2, include: 'agents/src/' });
     opts.log?.(`patched ${changedFiles.join(', ')}`);
     const rebuilt: string[] = [];
     for (const f of changedFiles) {

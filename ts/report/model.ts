@@ -243,7 +243,7 @@ export const UPSTREAM = {
     issueFile: 'issue-agents-js.md',
     /** How the bundle's README says to apply the patches. */
     applyNote: (version: string) =>
-      `Written against \`@livekit/agents@${version}\` (npm). Paths are upstream's (\`agents/src/voice/...\`): \`git am\` at the livekit/agents-js root on the \`@livekit/agents@${version}\` tag. closekit applies them to the installed package with \`git apply -p2 --include='agents/*'\` and rebuilds the touched dist files.`,
+      `Written against \`@livekit/agents@${version}\` (npm). Paths are upstream's (\`agents/src/voice/...\`): \`git am\` at the livekit/agents-js root on the \`@livekit/agents@${version}\` tag. closekit applies them to the installed package with \`git apply -p2 --include='agents/src/*'\` and rebuilds the touched dist files.`,
   },
   py: {
     repo: 'livekit/agents',
