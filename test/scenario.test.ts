@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, loadScenarios } from '../ts/scenario/load.js';
+import { closeWaitsOn, hangupPlan, ScenarioSchema } from '../ts/scenario/spec.js';
 import { KitError } from '../ts/errors.js';
 
 function tmpScenario(name: string, body: string): string {
@@ -19,7 +20,8 @@ describe('scenario catalog', () => {
     expect(names).toEqual(expect.arrayContaining(['hangup-clean', 'hangup-tool-wedge', 'hangup-on-exit-wedge', 'hangup-on-enter-wedge']));
     for (const s of all) {
       expect(['hang', 'closed', 'error']).toContain(s.expect.unpatched);
-      if (s.wedge.where === 'none') expect(s.expect.unpatched).toBe('closed');
+      // a control is what waits on nothing (an end-call tool awaiting its own close waits on itself)
+      if (closeWaitsOn(s) === 'none') expect(s.expect.unpatched).toBe('closed');
       else expect(s.expect.patched).toBe('closed');
     }
   });
@@ -47,5 +49,71 @@ describe('scenario catalog', () => {
 
   it('rejects an unknown scenario name with the list to choose from', () => {
     expect(() => loadScenarios({ only: ['nope'] })).toThrow(/unknown scenario\(s\): nope/);
+  });
+});
+
+describe('close.trigger agent-tool', () => {
+  const base = {
+    name: 'x',
+    description: 'x',
+    gateway: { llm: [{ toolCall: { name: 'end_call', arguments: {} } }, { text: 'Bye' }] },
+    wedge: { where: 'on_exit' },
+    expect: { unpatched: 'hang', patched: 'closed' },
+  };
+  const messages = (input: unknown) => {
+    const r = ScenarioSchema.safeParse(input);
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+
+  it('is in the catalog: the wedge, its control and the end-call tool waiting on itself', () => {
+    const byName = new Map(loadScenarios().map((s) => [s.name, s]));
+    const wedge = byName.get('end-call-tool-on-exit-wedge')!;
+    expect(wedge.close).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true, closeOnDisconnect: true });
+    expect(wedge.seeds).toEqual(['000', '002']);
+    expect(wedge.expect).toEqual({ unpatched: 'hang', patched: 'closed' });
+    const clean = byName.get('end-call-tool-clean')!;
+    expect(clean.close.toolAwaitsClose).toBe(false);
+    expect(closeWaitsOn(clean)).toBe('none');
+    expect(clean.expect).toEqual({ unpatched: 'closed', patched: 'closed' });
+    expect(closeWaitsOn(byName.get('end-call-tool-self-wait')!)).toBe('end_call_tool');
+  });
+
+  it('defaults the tool to end_call, awaited, and plans no hangup', () => {
+    const s = ScenarioSchema.parse({ ...base, close: { trigger: 'agent-tool' } });
+    expect(s.close.tool).toBe('end_call');
+    expect(s.close.toolAwaitsClose).toBe(true);
+    expect(s.caller.hangupAfter).toBeUndefined();
+    expect(hangupPlan(s)).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true });
+    expect(closeWaitsOn(s)).toBe('on_exit');
+    // the job process re-parses the JSON the kit wrote: the parsed form must parse again, unchanged
+    expect(ScenarioSchema.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
+  });
+
+  it('keeps the caller-hangup defaults for the other scenarios', () => {
+    const s = ScenarioSchema.parse({ ...base, gateway: {} });
+    expect(s.close).toEqual({ trigger: 'caller-hangup', closeOnDisconnect: true });
+    expect(hangupPlan(s)).toEqual({ trigger: 'caller-hangup', hangupAfter: 'wedge.entered', hangupDelayMs: 500 });
+  });
+
+  it('refuses a hangup cue with agent-tool: the caller leaves only after the verdict', () => {
+    expect(messages({ ...base, caller: { hangupAfter: 'agent.entered' }, close: { trigger: 'agent-tool' } })).toEqual([expect.stringMatching(/^caller\.hangupAfter: close\.trigger is "agent-tool"/)]);
+    expect(messages({ ...base, caller: { hangupDelayMs: 10 }, close: { trigger: 'agent-tool' } })).toEqual([expect.stringMatching(/^caller\.hangupDelayMs: /)]);
+  });
+
+  it('refuses an end-call tool the scripted LLM never calls', () => {
+    expect(messages({ ...base, close: { trigger: 'agent-tool', tool: 'hang_up' } })).toEqual([expect.stringMatching(/^gateway\.llm: .*never be requested/)]);
+  });
+
+  it('refuses close.tool / toolAwaitsClose without agent-tool, a bad name, and the wedged tool as end-call tool', () => {
+    expect(messages({ ...base, close: { tool: 'end_call' } })).toEqual([expect.stringMatching(/^close\.tool: .*close\.trigger is "caller-hangup"/)]);
+    expect(messages({ ...base, close: { toolAwaitsClose: false } })).toEqual([expect.stringMatching(/^close\.toolAwaitsClose: /)]);
+    expect(messages({ ...base, close: { trigger: 'agent-tool', tool: 'end call' } })[0]).toMatch(/^close\.tool: a function name/);
+    expect(messages({ ...base, wedge: { where: 'tool', tool: 'end_call' }, close: { trigger: 'agent-tool' } })).toEqual([expect.stringMatching(/^wedge\.tool: .*cannot be the wedged tool/)]);
+    expect(messages({ ...base, close: { trigger: 'robot' } })[0]).toMatch(/^close\.trigger: /);
+  });
+
+  it('names the file and the field when a YAML file gets it wrong', () => {
+    const f = tmpScenario('bad-trigger', 'name: bad-trigger\ndescription: x\ncaller: { hangupAfter: agent.entered }\ngateway: { llm: [{ toolCall: { name: end_call, arguments: {} } }] }\nwedge: { where: none }\nclose: { trigger: agent-tool }\nexpect: { unpatched: closed, patched: closed }\n');
+    expect(() => loadScenarioFile(f)).toThrow(new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: caller\\.hangupAfter: `));
   });
 });

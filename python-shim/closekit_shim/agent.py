@@ -8,6 +8,8 @@ the caller's turns.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from livekit.agents import Agent, RunContext, function_tool
@@ -19,16 +21,75 @@ from .wedge import SHIELD, SLEEP_LOOP, park_forever
 INSTRUCTIONS = "You are the closekit test agent on a phone line. Answer briefly. " "When the caller asks about an order, call the order lookup tool."
 
 
+def describe_thrown(e: BaseException) -> str:
+    """``<type name>: <message>`` of an exception, at most 300 characters (mirrors agent.ts
+    ``describeThrown``); ``CancelledError`` has no message, so it reads ``CancelledError: ``."""
+    return f"{type(e).__name__}: {e}"[:300]
+
+
+#: The close tasks of non-awaiting end-call tools (asyncio keeps only weak references to tasks).
+_close_tasks: set[asyncio.Task[None]] = set()
+
+
+def end_call_tool(scenario: Scenario, emit: Emit) -> Any:
+    """The end-call tool of ``close.trigger: agent-tool`` (named ``close.tool``), mirrors
+    agent.ts ``endCallTool``: the common end-call pattern of the user reports (seeds 000,
+    002), a tool that awaits ``session.aclose()`` itself. That close runs in the tool's own
+    task (agent_session.py ``aclose`` awaits ``_aclose_impl`` directly, no task of its own).
+    With ``close.toolAwaitsClose: false`` it starts ``asyncio.create_task(session.aclose())``
+    (the pattern seed 000 is told to use) and returns at once.
+
+    Emits ``tool.end_call.start {tool, args, awaited}`` before the call and
+    ``tool.end_call.returned {tool, ok, error, ms, awaited}`` when the close comes back:
+    ``ok`` when ``aclose()`` returned, else ``error`` names the exception (``CancelledError``
+    when the close path cancels the very task that requested it); an awaited exception is
+    re-raised, as the user's tool would see it. Default flags, like the user's tool.
+    """
+    name = scenario.close_tool or "end_call"
+    awaited = scenario.close_tool_awaits
+
+    def returned(t0: float, error: BaseException | None) -> None:
+        ms = round((time.monotonic() - t0) * 1000)
+        text = None if error is None else describe_thrown(error)
+        emit("tool.end_call.returned", {"tool": name, "ok": error is None, "error": text, "ms": ms, "awaited": awaited})
+
+    @function_tool(name=name, description="End the call when the caller says goodbye or asks to hang up.")
+    async def end_call(context: RunContext) -> str:
+        emit("tool.end_call.start", {"tool": name, "args": {}, "awaited": awaited})
+        t0 = time.monotonic()
+        if not awaited:
+            task = asyncio.create_task(context.session.aclose())
+            _close_tasks.add(task)
+
+            def done(t: asyncio.Task[None]) -> None:
+                _close_tasks.discard(t)
+                returned(t0, asyncio.CancelledError() if t.cancelled() else t.exception())
+
+            task.add_done_callback(done)
+            return "The call has ended."
+        try:
+            await context.session.aclose()
+        except BaseException as e:  # CancelledError is a BaseException: it is the case under test
+            returned(t0, e)
+            raise
+        returned(t0, None)
+        return "The call has ended."
+
+    return end_call
+
+
 def make_tools(scenario: Scenario, emit: Emit) -> list[Any]:
-    """Function tools for the scenario: the wedged tool named ``wedge.tool`` when
-    ``wedge.where == "tool"``, otherwise none.
+    """Function tools for the scenario: the end-call tool (``end_call_tool``) when
+    ``close.trigger == "agent-tool"``, and the wedged tool named ``wedge.tool`` when
+    ``wedge.where == "tool"``; otherwise none.
 
     The wedged tool emits ``wedge.entered {where: "tool", tool, args}`` and then loops on
     ``asyncio.sleep(3600)``, swallowing ``CancelledError`` (``ignores: cancellation``).
     """
+    tools: list[Any] = [end_call_tool(scenario, emit)] if scenario.close_trigger == "agent-tool" else []
     w = scenario.wedge
     if w.where != "tool" or not w.tool:
-        return []
+        return tools
     name = w.tool
     ignore = w.ignores == "cancellation"
 
@@ -38,7 +99,7 @@ def make_tools(scenario: Scenario, emit: Emit) -> list[Any]:
         await park_forever("tool", emit, {"tool": name, "args": {"orderId": orderId}}, construct=SLEEP_LOOP, ignore_cancellation=ignore)
         return "unreachable"
 
-    return [wedged_tool]
+    return [*tools, wedged_tool]
 
 
 class WedgeAgent(Agent):

@@ -44,6 +44,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "job.exit",
     "job.unsupported",
     "parked",
+    "tool.end_call.start",
+    "tool.end_call.returned",
 )
 _KNOWN = frozenset(EVENT_NAMES)
 

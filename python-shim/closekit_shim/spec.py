@@ -13,6 +13,10 @@ from typing import Any
 
 WEDGE_WHERE = ("none", "tool", "on_enter", "on_exit")
 WEDGE_IGNORES = ("nothing", "cancellation")
+#: spec.ts ``CLOSE_TRIGGERS``: who requests the close.
+CLOSE_TRIGGERS = ("caller-hangup", "agent-tool")
+#: spec.ts ``DEFAULT_CLOSE_TOOL``: the end-call tool's name when ``close.tool`` is omitted.
+DEFAULT_CLOSE_TOOL = "end_call"
 
 
 class ScenarioError(ValueError):
@@ -35,6 +39,12 @@ class Scenario:
     name: str
     wedge: Wedge
     close_on_disconnect: bool = True
+    #: ``close.trigger``: "caller-hangup" or "agent-tool" (the agent's end-call tool awaits ``session.aclose()``).
+    close_trigger: str = "caller-hangup"
+    #: ``close.tool``: the end-call tool's name; set only for ``close_trigger == "agent-tool"``.
+    close_tool: str | None = None
+    #: ``close.toolAwaitsClose``: the end-call tool awaits ``session.aclose()`` (True) or starts it in a task (False).
+    close_tool_awaits: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -71,7 +81,35 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
     cod = close.get("closeOnDisconnect", True)
     if not isinstance(cod, bool):
         raise bad("close.closeOnDisconnect", "expected true or false")
-    return Scenario(name=name, wedge=Wedge(where=where, ignores=ignores, tool=tool), close_on_disconnect=cod, raw=obj)
+    trigger = close.get("trigger", "caller-hangup")
+    if trigger not in CLOSE_TRIGGERS:
+        raise bad("close.trigger", f"{trigger!r} is not one of {', '.join(CLOSE_TRIGGERS)}")
+    close_tool = close.get("tool")
+    awaits = close.get("toolAwaitsClose")
+    if trigger == "agent-tool":
+        if awaits is None:
+            awaits = True
+        if not isinstance(awaits, bool):
+            raise bad("close.toolAwaitsClose", "expected true or false")
+        if close_tool is None:
+            close_tool = DEFAULT_CLOSE_TOOL
+        if not isinstance(close_tool, str) or not close_tool.isidentifier():
+            raise bad("close.tool", f"{close_tool!r} is not a function name")
+        if where == "tool" and tool == close_tool:
+            raise bad("wedge.tool", f"{tool!r} is also close.tool: the end-call tool cannot be the wedged tool")
+    else:
+        for key, value in (("tool", close_tool), ("toolAwaitsClose", awaits)):
+            if value is not None:
+                raise bad(f"close.{key}", f'is about the end-call tool of close.trigger "agent-tool"; close.trigger is {trigger!r}')
+    return Scenario(
+        name=name,
+        wedge=Wedge(where=where, ignores=ignores, tool=tool),
+        close_on_disconnect=cod,
+        close_trigger=trigger,
+        close_tool=close_tool,
+        close_tool_awaits=bool(awaits) if trigger == "agent-tool" else True,
+        raw=obj,
+    )
 
 
 def load_scenario(path: str) -> Scenario:

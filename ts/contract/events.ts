@@ -35,6 +35,8 @@ export const WORKER_EVENT_NAMES = [
   'job.exit',
   'job.unsupported',
   'parked',
+  'tool.end_call.start',
+  'tool.end_call.returned',
 ] as const;
 
 /** Emitted by the kit's run itself (runtime `kit`). */
@@ -84,6 +86,14 @@ export interface EventPayloads {
   'job.unsupported': { error: string; missing?: string };
   /** At a hang: see ParkedReport (contract/parked.ts). */
   parked: Record<string, unknown>;
+  /** The end-call tool (scenario `close.trigger: agent-tool`, named by `close.tool`) starts awaiting the session's close. */
+  'tool.end_call.start': { tool: string; args?: Record<string, unknown>; awaited?: boolean };
+  /**
+   * The close the tool requested came back (`awaited`: the tool was awaiting it, scenario
+   * `close.toolAwaitsClose`): `ok` when it returned normally, else `error` is the exception's
+   * `<name>: <message>` (e.g. Python `CancelledError: `). `ms` from the tool's start.
+   */
+  'tool.end_call.returned': { tool: string; ok: boolean; error: string | null; ms: number; awaited?: boolean };
   'caller.joined': { room: string; kind: string };
   'caller.hangup': { after: string };
   'socket.open': { id: string; kind: string };

@@ -29,8 +29,52 @@ function toolParameters(scenario: Scenario, name: string): Record<string, unknow
   return { type: 'object', properties: props, required: Object.keys(props), additionalProperties: false };
 }
 
+/** `<name>: <message>` of a thrown value, at most 300 characters (the `tool.end_call.returned` error). */
+export function describeThrown(e: unknown): string {
+  const err = e as { name?: unknown; message?: unknown } | null;
+  const name = typeof err?.name === 'string' && err.name ? err.name : typeof e;
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  return `${name}: ${message}`.slice(0, 300);
+}
+
 /**
- * The function tools for `scenario`: for `wedge.where: tool`, one tool named
+ * The end-call tool of `close.trigger: agent-tool` (named `scenario.close.tool`): the common
+ * end-call pattern of the user reports (seeds 000, 002), a tool that awaits the session's
+ * close itself, `await ctx.session.close()` (agent_session.ts `close()`: `_closeSoon` then
+ * awaits the closing task). With `close.toolAwaitsClose: false` it starts the close
+ * (`void ctx.session.close()`) and returns at once.
+ * Emits `tool.end_call.start {tool, args, awaited}` before the call and
+ * `tool.end_call.returned {tool, ok, error, ms, awaited}` when the close's promise settles
+ * (a throw is re-thrown when awaited, as the user's tool would see it). Default flags, like
+ * the user's tool.
+ */
+function endCallTool(scenario: Scenario, emit: Emit): Tool {
+  const name = scenario.close.tool!;
+  const awaited = scenario.close.toolAwaitsClose ?? true;
+  return llm.tool({
+    name,
+    description: `End the call (${name}). Call this when the caller says goodbye or asks to hang up.`,
+    parameters: toolParameters(scenario, name) as any,
+    execute: async (args: unknown, opts: { ctx: { session: { close(): Promise<void> } } }) => {
+      emit('tool.end_call.start', { tool: name, args: args as Record<string, unknown>, awaited });
+      const t0 = performance.now();
+      const closing = opts.ctx.session.close().then(
+        () => emit('tool.end_call.returned', { tool: name, ok: true, error: null, ms: Math.round(performance.now() - t0), awaited }),
+        (e: unknown) => {
+          emit('tool.end_call.returned', { tool: name, ok: false, error: describeThrown(e), ms: Math.round(performance.now() - t0), awaited });
+          throw e;
+        },
+      );
+      if (awaited) await closing;
+      else closing.catch(() => {}); // the outcome is on the timeline; nobody awaits it
+      return 'The call has ended.';
+    },
+  }) as unknown as Tool;
+}
+
+/**
+ * The function tools for `scenario`: the end-call tool (endCallTool) when
+ * `close.trigger: agent-tool`; and for `wedge.where: tool`, one tool named
  * `scenario.wedge.tool` that emits `wedge.entered {where:'tool', tool, args}` and then
  * never returns. With `ignores: cancellation` it never reads `abortSignal`; with
  * `ignores: nothing` it returns once the signal aborts. Tools use the default flags
@@ -40,10 +84,13 @@ function toolParameters(scenario: Scenario, name: string): Record<string, unknow
  * @returns an array of FunctionTool from the runtime's `llm.tool()`.
  */
 export function makeTools(scenario: Scenario, emit: Emit): Tool[] {
-  if (scenario.wedge.where !== 'tool') return [];
+  const tools: Tool[] = [];
+  if (scenario.close.trigger === 'agent-tool') tools.push(endCallTool(scenario, emit));
+  if (scenario.wedge.where !== 'tool') return tools;
   const name = scenario.wedge.tool!;
   const ignores = scenario.wedge.ignores;
   return [
+    ...tools,
     llm.tool({
       name,
       description: `Look up what the caller asked about (${name}). Always call this when the caller asks about an order.`,

@@ -3,7 +3,8 @@
  * phase is the part's own entry point, the same functions the parts' tests exercise:
  *
  *   prepareRunDir → startRunStack → startRunWorker → placeCall → hangupAndWatch
- *     → captureParkedAt (at a hang) → watchOrphans (sockets left open) → buildResult
+ *     → captureParkedAt (at a hang) → leaveAfterVerdict (agent-tool: the caller leaves now)
+ *     → watchOrphans (sockets left open) → buildResult
  *
  * Never throws for a misbehaving agent (that is a verdict); throws KitError (exit 2) when
  * a component cannot start. Everything started is torn down on every path.
@@ -17,7 +18,7 @@ import { prepareRunDir } from './layout.js';
 import { captureParkedAt } from './parked.js';
 import { buildResult } from './result.js';
 import { startRunStack, type RunStack } from './stack.js';
-import { closeHung, hangupAndWatch, watchOrphans, type CloseWatch } from './watch.js';
+import { closeHung, hangupAndWatch, leaveAfterVerdict, watchOrphans, type CloseWatch } from './watch.js';
 import { startRunWorker, WorkerStartError, type RunWorker } from './worker.js';
 
 export type { RunWorker } from './worker.js';
@@ -78,6 +79,9 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
       mark = Date.now();
     } else phase('cue');
     if (closeHung(watch, layout.eventsFile)) await captureParkedAt(layout.eventsFile, watch.verdictAt);
+    // close.trigger agent-tool: the caller is still in the call and leaves now, after the
+    // parked capture (a no-op for caller-hangup; counted in the `parked` phase).
+    await leaveAfterVerdict({ w: watch, scenario, call, layout, ...ledger, progress });
     phase('parked');
     afterIdle = await watchOrphans({ w: watch, scenario, layout, ...ledger, progress });
     phase('orphans');

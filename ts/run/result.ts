@@ -10,7 +10,7 @@ import { toParkedReport } from '../contract/parked.js';
 import type { LedgerSocket, RunResult, RuntimeInstall, SipCall } from '../contract/results.js';
 import { readEvents, type TimelineEvent } from '../observe/events.js';
 import { sipLogEvents } from '../observe/sip-log.js';
-import type { Scenario } from '../scenario/spec.js';
+import { closeWaitsOn, type Scenario } from '../scenario/spec.js';
 import { judge, matches, parkedIn, verifyChecks } from '../verdict/index.js';
 import type { RunLayout } from './layout.js';
 import { PARKED_CAPTURE_MS } from './parked.js';
@@ -46,7 +46,7 @@ export function buildResult(i: ResultInput): RunResult {
   const sockets = watch?.sockets ?? [];
   const events = readEvents(layout.eventsFile);
   const atVerdict = verdictAt === null ? events : events.filter((e) => e.t <= verdictAt);
-  const v = judge({ events: atVerdict, sockets, hangupAt, abortReason: i.abortReason ?? watch?.abortReason, unsupportedReason: i.unsupportedReason });
+  const v = judge({ events: atVerdict, sockets, hangupAt, trigger: scenario.close.trigger, abortReason: i.abortReason ?? watch?.abortReason, unsupportedReason: i.unsupportedReason });
   const ref = hangupAt ?? events[0]?.t ?? 0;
   const finalSockets = i.afterIdle ?? sockets;
   const sttAfterHangup = hangupAt === null ? [] : finalSockets.filter((s) => s.kind === 'stt' && s.openedAt > hangupAt);
@@ -54,8 +54,11 @@ export function buildResult(i: ResultInput): RunResult {
   const sttErrors = events.filter((e) => e.ev === 'stt.error' && (hangupAt === null || e.t >= hangupAt));
   const { sipCall, sipEvents } = sipEvidence(scenario, layout, events, hangupAt, i.wallMinusMonoMs);
   const timeline = [...events, ...socketEvents(finalSockets), ...sipEvents].sort((a, b) => a.t - b.t);
-  const shutdownCallbackRan = hangupAt !== null && atVerdict.some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt);
-  const failedChecks = verifyChecks({ variant: install.variant, wedgeWhere: scenario.wedge.where, verdict: v.verdict, closeMs: v.closeMs, shutdownCallbackRan, boundMs: FORCED_CLOSE_BOUND_MS });
+  // agent-tool: nothing ends the job before the caller leaves (after the verdict), so the
+  // callbacks are looked for up to the end of leaveAfterVerdict's wait.
+  const shutdownUntil = watch?.jobEndWatchedUntil ?? verdictAt;
+  const shutdownCallbackRan = hangupAt !== null && (shutdownUntil === null ? events : events.filter((e) => e.t <= shutdownUntil)).some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt);
+  const failedChecks = verifyChecks({ variant: install.variant, wedgeWhere: closeWaitsOn(scenario), verdict: v.verdict, closeMs: v.closeMs, closeRequestMs: v.closeRequestMs ?? null, shutdownCallbackRan, boundMs: FORCED_CLOSE_BOUND_MS });
   const expected = scenario.expect[install.variant];
   const hung = v.verdict === 'hang';
   const result: RunResult = {
@@ -72,6 +75,7 @@ export function buildResult(i: ResultInput): RunResult {
     shutdownCallbackRan,
     failedChecks,
     closeMs: v.closeMs,
+    closeRequestMs: v.closeRequestMs ?? null,
     closeEvent: v.closeEvent,
     openSocketsAfterClose: v.openSocketsAfterClose,
     gatewayReconnects: sttAfterHangup.length,

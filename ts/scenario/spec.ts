@@ -13,6 +13,19 @@ export type Verdict = VerdictName;
 export const WEDGE_WHERE = ['none', 'tool', 'on_enter', 'on_exit'] as const;
 export const CALLER_KINDS = ['webrtc', 'sip-inbound', 'sip-outbound'] as const;
 export const HANGUP_AFTER = ['session.started', 'agent.entered', 'wedge.entered'] as const;
+/**
+ * What requests the forced close: `caller-hangup` (the caller leaves and closeOnDisconnect
+ * closes the session) or `agent-tool` (the agent's own end-call function tool awaits the
+ * session's close: agents-js `await ctx.session.close()`, livekit-agents `await session.aclose()`).
+ */
+export const CLOSE_TRIGGERS = ['caller-hangup', 'agent-tool'] as const;
+export type CloseTrigger = (typeof CLOSE_TRIGGERS)[number];
+/** Defaults of the caller-hangup trigger's fields (they are not allowed with `agent-tool`). */
+export const DEFAULT_HANGUP_AFTER = 'wedge.entered' as const;
+export const DEFAULT_HANGUP_DELAY_MS = 500;
+/** The end-call tool's name when `close.trigger: agent-tool` names none. */
+export const DEFAULT_CLOSE_TOOL = 'end_call';
+const TOOL_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a function name: letters, digits and underscores');
 
 export const WedgeSchema = z
   .object({
@@ -39,10 +52,14 @@ export const ScenarioSchema = z
     caller: z
       .object({
         kind: z.enum(CALLER_KINDS).default('webrtc'),
-        /** Hang up once this timeline event has been seen. */
-        hangupAfter: z.enum(HANGUP_AFTER).default('wedge.entered'),
-        /** Extra wait (ms) after that event before hanging up. */
-        hangupDelayMs: z.number().int().nonnegative().default(500),
+        /**
+         * Hang up once this timeline event has been seen (close.trigger caller-hangup only;
+         * default DEFAULT_HANGUP_AFTER, read it through `hangupPlan`). With agent-tool the
+         * caller leaves only after the verdict, so setting it there is an error.
+         */
+        hangupAfter: z.enum(HANGUP_AFTER).optional(),
+        /** Extra wait (ms) after that event before hanging up (caller-hangup only; default DEFAULT_HANGUP_DELAY_MS). */
+        hangupDelayMs: z.number().int().nonnegative().optional(),
         /** Give up (verdict error) if the hangup cue is not seen within this time (ms). */
         cueTimeoutMs: z.number().int().positive().default(30_000),
       })
@@ -63,17 +80,74 @@ export const ScenarioSchema = z
     wedge: WedgeSchema,
     close: z
       .object({
-        trigger: z.enum(['caller-hangup']).default('caller-hangup'),
+        /** What requests the close (CLOSE_TRIGGERS). */
+        trigger: z.enum(CLOSE_TRIGGERS).default('caller-hangup'),
+        /**
+         * The end-call function tool (agent-tool only; DEFAULT_CLOSE_TOOL when omitted). The
+         * gateway's scripted LLM must call it (a `toolCall` of this name in `gateway.llm`).
+         */
+        tool: TOOL_NAME.optional(),
+        /**
+         * agent-tool only (default true): the end-call tool awaits the close it requested
+         * (agents-js `await ctx.session.close()`, livekit-agents `await session.aclose()`,
+         * seeds 000/002). false: it starts the close and returns at once (agents-js
+         * `void ctx.session.close()`, livekit-agents `asyncio.create_task(session.aclose())`,
+         * the pattern seed 000 is told to use), so the tool is done before the close drains it.
+         */
+        toolAwaitsClose: z.boolean().optional(),
         /** closeOnDisconnect on the room input options. */
         closeOnDisconnect: z.boolean().default(true),
       })
       .strict()
+      .transform((c) => (c.trigger === 'agent-tool' ? { ...c, tool: c.tool ?? DEFAULT_CLOSE_TOOL, toolAwaitsClose: c.toolAwaitsClose ?? true } : c))
       .default({}),
     /** A close not finished this long (ms) after hangup is a hang. */
     watchdogMs: z.number().int().positive().default(8_000),
     expect: z.object({ unpatched: Verdict, patched: Verdict }).strict(),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (s.close.trigger !== 'agent-tool') {
+      for (const k of ['tool', 'toolAwaitsClose'] as const) {
+        if (s.close[k] !== undefined) issue(['close', k], `close.${k} is about the end-call tool of close.trigger "agent-tool"; close.trigger is "${s.close.trigger}" (set close.trigger: agent-tool, or remove close.${k})`);
+      }
+      return;
+    }
+    const tool = s.close.tool!;
+    for (const k of ['hangupAfter', 'hangupDelayMs'] as const) {
+      if (s.caller[k] !== undefined) issue(['caller', k], `close.trigger is "agent-tool": the ${tool} tool requests the close and the caller leaves only after the verdict, so caller.${k} does not apply (remove it)`);
+    }
+    if (!s.gateway.llm.some((t) => 'toolCall' in t && t.toolCall.name === tool)) {
+      issue(['gateway', 'llm'], `close.trigger is "agent-tool" but no gateway.llm turn calls the ${tool} tool, so the close would never be requested (add - toolCall: { name: ${tool}, arguments: {} })`);
+    }
+    if (s.wedge.where === 'tool' && s.wedge.tool === tool) {
+      issue(['wedge', 'tool'], `wedge.tool "${tool}" is also close.tool: the end-call tool cannot be the wedged tool (name them apart)`);
+    }
+  });
+
+/** The close request of a scenario, in the run's terms. */
+export type HangupPlan =
+  | { trigger: 'caller-hangup'; hangupAfter: (typeof HANGUP_AFTER)[number]; hangupDelayMs: number }
+  | { trigger: 'agent-tool'; tool: string; toolAwaitsClose: boolean };
+
+/** How a scenario's close is triggered, with the defaults filled in. */
+export function hangupPlan(s: Scenario): HangupPlan {
+  if (s.close.trigger === 'agent-tool') return { trigger: 'agent-tool', tool: s.close.tool ?? DEFAULT_CLOSE_TOOL, toolAwaitsClose: s.close.toolAwaitsClose ?? true };
+  return { trigger: 'caller-hangup', hangupAfter: s.caller.hangupAfter ?? DEFAULT_HANGUP_AFTER, hangupDelayMs: s.caller.hangupDelayMs ?? DEFAULT_HANGUP_DELAY_MS };
+}
 
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioInput = z.input<typeof ScenarioSchema>;
+
+/**
+ * What the close waits on in the agent's own code, for the verify checks (`none` = a
+ * control): `wedge.where`, except that an end-call tool awaiting its own close with nothing
+ * else wedged is itself the wedge (`end_call_tool`): the close drains the running tools, so
+ * it waits on the tool that waits on it (measured in both runtimes: the close parks in the
+ * tool executor's drain).
+ */
+export function closeWaitsOn(s: Scenario): string {
+  if (s.wedge.where === 'none' && s.close.trigger === 'agent-tool' && (s.close.toolAwaitsClose ?? true)) return 'end_call_tool';
+  return s.wedge.where;
+}

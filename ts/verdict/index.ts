@@ -10,6 +10,14 @@
  *  - `error`: anything that is not the bug under test: the hangup cue (e.g. wedge.entered)
  *    never came, the close was never requested, the worker died, or the session closed
  *    while sockets stayed open.
+ *  - `close.trigger: agent-tool` (the agent's end-call tool awaits the close itself): the
+ *    anchor (`hangupAt`) is the worker's `close.requested`, not a hangup (the caller leaves
+ *    only after the verdict), so closeMs = closeRequestMs; after a close, `sockets` are those
+ *    once the job ended (the caller leaves after the verdict, run/watch.ts
+ *    leaveAfterVerdict), since pooled sockets close only then. The tool's outcome
+ *    (`tool.end_call.returned`: returned, or threw e.g. CancelledError) goes into the reason;
+ *    it never makes a close: with no close event by the verdict the run is a `hang`, whatever
+ *    the tool's await did. A close request that did not come from the tool is an `error`.
  *  - `unsupported`: the kit cannot drive this version: it does not install, its worker does
  *    not start, or the job reported `job.unsupported` (an API the agent under test needs is
  *    missing). Checked first: it is never a verdict on the bug.
@@ -18,14 +26,19 @@ import type { TimelineEvent } from '../contract/events.js';
 import type { LedgerSocket, Verdict } from '../contract/results.js';
 
 export type { LedgerSocket } from '../contract/results.js';
-export { verifyChecks, matches, exitCodeOf, type CheckInput } from './checks.js';
+export { verifyChecks, matches, exitCodeOf, crossRuntimeChecks, applyCrossRuntimeChecks, type CheckInput } from './checks.js';
 
 export interface VerdictInput {
   events: TimelineEvent[];
   /** Ledger entries opened by this run's worker. */
   sockets: LedgerSocket[];
-  /** Monotonic ms of the hangup, or null if the run never got that far. */
+  /**
+   * Monotonic ms of the close trigger, or null if the run never got that far: the caller's
+   * hangup, or for `trigger: 'agent-tool'` the worker's `close.requested`.
+   */
   hangupAt: number | null;
+  /** The scenario's `close.trigger` (default `caller-hangup`). */
+  trigger?: 'caller-hangup' | 'agent-tool';
   /** Why the run stopped before the hangup, if it did. */
   abortReason?: string;
   /** Why the kit cannot drive this version at all (install or worker start failed), if so. */
@@ -37,6 +50,8 @@ export interface VerdictResult {
   reason: string;
   /** ms from hangup to the close event, null when it never fired. */
   closeMs: number | null;
+  /** ms from the close request (`close.requested`) to the close event: what the fix's bound limits. Null when either is missing. */
+  closeRequestMs?: number | null;
   closeEvent: string | null;
   /** Provider sockets still open at the verdict. */
   openSocketsAfterClose: number;
@@ -63,6 +78,20 @@ export function parkedIn(events: TimelineEvent[], fallback: string | null): stri
   return open.length ? open[open.length - 1]! : fallback;
 }
 
+/**
+ * agent-tool: what the end-call tool's awaited close did by the verdict, in words, e.g.
+ * `the end_call tool's awaited close threw CancelledError:  after 5003 ms`.
+ */
+export function endCallOutcome(events: TimelineEvent[]): string {
+  const start = events.find((e) => e.ev === 'tool.end_call.start');
+  const tool = String(start?.data?.tool ?? 'end-call');
+  const ret = events.find((e) => e.ev === 'tool.end_call.returned' && (!start || e.t >= start.t));
+  const what = `the ${tool} tool's ${start?.data?.awaited === false ? 'close (not awaited)' : 'awaited close'}`;
+  if (!ret) return `${what} had not returned`;
+  const ms = typeof ret.data?.ms === 'number' ? ` after ${ret.data.ms} ms` : '';
+  return ret.data?.ok === true ? `${what} returned normally${ms}` : `${what} threw ${String(ret.data?.error ?? 'an error')}${ms}`;
+}
+
 /** Judge one run. Pure; see the module comment for the rules. */
 export function judge(input: VerdictInput): VerdictResult {
   const { events, sockets, hangupAt } = input;
@@ -82,15 +111,43 @@ export function judge(input: VerdictInput): VerdictResult {
   const after = events.filter((e) => e.t >= hangupAt);
   const closed = after.find((e) => e.ev === 'session.closed');
   const requested = after.find((e) => e.ev === 'close.requested');
+  if (input.trigger === 'agent-tool') return judgeAgentTool(events, hangupAt, base, closed, requested, open);
   if (closed) {
     const closeMs = Math.round(closed.t - hangupAt);
+    const closeRequestMs = requested && requested.t <= closed.t ? Math.round(closed.t - requested.t) : null;
     if (open > 0) {
-      return { ...base, verdict: 'error', reason: `session closed but ${open} provider socket(s) stayed open`, closeMs, closeEvent: closed.ev };
+      return { ...base, verdict: 'error', reason: `session closed but ${open} provider socket(s) stayed open`, closeMs, closeRequestMs, closeEvent: closed.ev };
     }
-    return { ...base, verdict: 'closed', reason: 'close event fired and every socket closed', closeMs, closeEvent: closed.ev };
+    return { ...base, verdict: 'closed', reason: 'close event fired and every socket closed', closeMs, closeRequestMs, closeEvent: closed.ev };
   }
   if (!requested) {
     return { ...base, verdict: 'error', reason: 'the hangup never led to a close request (closeOnDisconnect did not fire)', closeMs: null, closeEvent: null };
   }
   return { ...base, verdict: 'hang', reason: `close requested but never completed; parked after ${lastEvent}`, closeMs: null, closeEvent: null };
+}
+
+/** `judge` for `close.trigger: agent-tool`; `anchor` is the `close.requested` the run watched from. */
+function judgeAgentTool(
+  events: TimelineEvent[],
+  anchor: number,
+  base: { openSocketsAfterClose: number; lastEvent: string | null },
+  closed: TimelineEvent | undefined,
+  requested: TimelineEvent | undefined,
+  open: number,
+): VerdictResult {
+  const start = events.find((e) => e.ev === 'tool.end_call.start' && e.t <= anchor);
+  if (!requested || !start) {
+    const why = !requested ? 'no close request at the anchor' : `the close was requested (reason ${String(requested.data?.reason ?? 'unknown')}) but not by the end-call tool (no tool.end_call.start before it)`;
+    return { ...base, verdict: 'error', reason: `close.trigger agent-tool: ${why}`, closeMs: null, closeRequestMs: null, closeEvent: null };
+  }
+  const tool = endCallOutcome(events);
+  if (closed) {
+    const closeMs = Math.round(closed.t - anchor);
+    const closeRequestMs = Math.round(closed.t - requested.t);
+    if (open > 0) {
+      return { ...base, verdict: 'error', reason: `session closed but ${open} provider socket(s) stayed open; ${tool}`, closeMs, closeRequestMs, closeEvent: closed.ev };
+    }
+    return { ...base, verdict: 'closed', reason: `close event fired and every socket closed; ${tool}`, closeMs, closeRequestMs, closeEvent: closed.ev };
+  }
+  return { ...base, verdict: 'hang', reason: `the end-call tool requested the close and it never completed (no close event); ${tool}; parked after ${base.lastEvent}`, closeMs: null, closeRequestMs: null, closeEvent: null };
 }
