@@ -16,7 +16,7 @@ import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
 import { applyCrossRuntimeChecks, exitCodeOf } from '../verdict/index.js';
 import { loadScenarios } from '../scenario/load.js';
-import type { Scenario } from '../scenario/spec.js';
+import { closeWaitsOn, type Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
 import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
 import { expandVersions, needsReleaseList } from './versions.js';
@@ -176,7 +176,10 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
     if (why) done.push({ at, r: unsupportedRun(p.s, { runtime: p.rt, variant: p.variant, version: p.version, reason: why }) });
   });
   const runs = done.sort((a, b) => a.at - b.at).map((x) => x.r);
-  applyCrossRuntimeChecks(runs, (name) => scenarios.find((s) => s.name === name)?.wedge.where ?? 'none');
+  applyCrossRuntimeChecks(runs, (name) => {
+    const s = scenarios.find((x) => x.name === name);
+    return s ? closeWaitsOn(s) : 'none';
+  });
 
   const par = parity(runs);
   let upstream: UpstreamChecks | undefined;

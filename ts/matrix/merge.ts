@@ -11,6 +11,7 @@ import type { ResultsFile, RunResult } from '../contract/results.js';
 import { KitError } from '../errors.js';
 import { parity } from '../report/parity.js';
 import { loadScenarios } from '../scenario/load.js';
+import { closeWaitsOn } from '../scenario/spec.js';
 import { applyCrossRuntimeChecks } from '../verdict/index.js';
 import { environment, newRunId, pointLatest, readResults, readResultsFile, writeResults } from '../report/results.js';
 
@@ -58,7 +59,7 @@ export async function mergeShards(dirs: string[], o: { reportsDir?: string; runs
     }
   }
   // each shard holds one runtime of a scenario: only the merged set can compare them
-  const wedges = new Map(loadScenarios().map((s) => [s.name, s.wedge.where]));
+  const wedges = new Map(loadScenarios().map((s) => [s.name, closeWaitsOn(s)]));
   applyCrossRuntimeChecks(runs, (name) => wedges.get(name) ?? 'none');
   const runId = newRunId();
   const runsDir = o.runsDir ?? RUNS_DIR;

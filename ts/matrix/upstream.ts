@@ -23,7 +23,6 @@ function patchFilesOf(source: FixSource | undefined): string[] | undefined {
   return undefined;
 }
 
-const REGRESSION_FILE = /forced_close/;
 
 /**
  * agents-js: src/voice/*.test.ts (vitest, upstream's own, plus the patch's regression test)
@@ -37,8 +36,9 @@ export async function jsUpstreamChecks(unpatchedRoot: string, patchedRoot: strin
     failed: cases.filter((x) => pick(x.file) && x.status === 'failed').length,
     skipped: cases.filter((x) => pick(x.file) && x.status === 'skipped').length,
   });
-  const upstream = (f: string) => !REGRESSION_FILE.test(f);
-  const regression = (f: string) => REGRESSION_FILE.test(f);
+  // the regression tests are the test files the fix adds (absent from the release)
+  const regression = (f: string) => c.added.some((a) => f === a || f.endsWith(a));
+  const upstream = (f: string) => !regression(f);
   const newFailures = c.changed.filter((x) => upstream(x.file) && x.unpatched === 'passed' && x.patched !== 'passed').map((x) => `${x.file} > ${x.name}`);
   const jsVoiceTests = {
     unpatched: count(c.unpatched.cases, upstream),

@@ -158,6 +158,8 @@ export interface Comparison {
   patched: TestRun;
   /** Test cases whose status differs, as `{ file, name, unpatched, patched }`. */
   changed: { file: string; name: string; unpatched: TestCase["status"] | "absent"; patched: TestCase["status"] | "absent" }[];
+  /** Package-relative test files only the patched tree has: the fix's regression tests. */
+  added: string[];
 }
 
 /**
@@ -176,14 +178,20 @@ export async function compareUpstreamTests(opts: {
   testNamePattern?: string;
   timeoutMs?: number;
 }): Promise<Comparison> {
+  // Test files the fix adds anywhere under src/ (its regression tests): copied into the
+  // unpatched sandbox, and run on both sides whatever `include` says.
   const extraFiles: Record<string, string> = {};
-  for (const dir of ['src/voice']) {
-    const p = join(opts.patchedRoot, dir);
-    for (const f of readdirSync(p)) {
-      if (f.endsWith('.test.ts') && !existsSync(join(opts.unpatchedRoot, dir, f))) extraFiles[`${dir}/${basename(f)}`] = join(p, f);
+  const walk = (rel: string) => {
+    for (const e of readdirSync(join(opts.patchedRoot, rel), { withFileTypes: true })) {
+      const r = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      else if (e.name.endsWith('.test.ts') && !existsSync(join(opts.unpatchedRoot, r))) extraFiles[r] = join(opts.patchedRoot, r);
     }
-  }
-  const common = { include: opts.include, testNamePattern: opts.testNamePattern, timeoutMs: opts.timeoutMs };
+  };
+  walk('src');
+  const added = Object.keys(extraFiles).sort();
+  const include = [...(opts.include ?? ['src/voice/*.test.ts']), ...added.filter((f) => !/^src\/voice\/[^/]+\.test\.ts$/.test(f))];
+  const common = { include, testNamePattern: opts.testNamePattern, timeoutMs: opts.timeoutMs };
   const unpatched = await runUpstreamTests({ agentsRoot: opts.unpatchedRoot, extraFiles, ...common });
   const patched = await runUpstreamTests({ agentsRoot: opts.patchedRoot, ...common });
   const key = (c: TestCase) => `${c.file}\u0000${c.name}`;
@@ -194,5 +202,5 @@ export async function compareUpstreamTests(opts: {
   for (const c of unpatched.cases) {
     if (!patched.cases.some((p) => key(p) === key(c))) changed.push({ file: c.file, name: c.name, unpatched: c.status, patched: 'absent' as const });
   }
-  return { unpatched, patched, changed };
+  return { unpatched, patched, changed, added };
 }
