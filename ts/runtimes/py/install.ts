@@ -12,7 +12,7 @@
  * absolute paths, so it cannot be moved), still with the marker written last. Either way a
  * directory without the marker is a half-built venv and is deleted before building again.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { KIT_DIR, ROOT, RUNTIMES_DIR } from '../../config.js';
@@ -22,6 +22,14 @@ import { KitError } from '../../errors.js';
 export const UV_VERSION = '0.9.11';
 /** Pinned dev tools installed next to livekit-agents (the shim's tests and lint). */
 export const PY_TOOL_PINS = ['pytest==8.3.4', 'ruff==0.8.4'] as const;
+/**
+ * Provider plugins installed next to livekit-agents, each pinned to the agents version (the
+ * plugins are released with the framework: livekit-plugins-deepgram 1.8.9 requires
+ * livekit-agents[codecs]>=1.8.9). Used by `providers: deepgram` scenarios (docs/scenarios.md).
+ */
+export const PY_PLUGIN_PACKAGES = ['livekit-plugins-deepgram'] as const;
+/** The import name of each plugin (checked after the install). */
+const PY_PLUGIN_MODULES: Record<(typeof PY_PLUGIN_PACKAGES)[number], string> = { 'livekit-plugins-deepgram': 'livekit.plugins.deepgram' };
 /** The shim package folder (put on PYTHONPATH by the workers). */
 export const PY_SHIM_DIR = join(ROOT, 'python-shim');
 /** Written last by a successful build; its absence marks a half-built venv. */
@@ -52,6 +60,10 @@ interface PyMarker {
   builtAt: string;
   /** Known fix-ups the kit applied to make this release importable (see UNDECLARED_DEPS). */
   fixups?: string[];
+  /** Provider plugin pins installed (`livekit-plugins-deepgram==1.8.9`); absent in venvs built before plugins (addPyPlugins adds them). */
+  plugins?: string[];
+  /** Plugin pins PyPI does not have for this version (that runtime cannot run `providers: deepgram`). */
+  pluginsUnpublished?: string[];
 }
 
 /**
@@ -175,6 +187,95 @@ export async function ensureUv(basePython: string, log: (l: string) => void = ()
   return bin;
 }
 
+/** `pip index versions <pkg>` with the base Python: the versions PyPI has (empty when none). */
+async function pypiVersions(pkg: string, basePython: string): Promise<string[]> {
+  const r = await execa(basePython, ['-m', 'pip', 'index', 'versions', pkg, '--disable-pip-version-check'], { reject: false });
+  const m = /Available versions: (.*)/.exec(r.stdout);
+  if (r.exitCode !== 0 || !m) {
+    if (/No matching distribution/.test(r.stderr + r.stdout)) return [];
+    throw new KitError(`cannot list ${pkg} versions on PyPI: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, { fix: 'check that PyPI is reachable (pip config, proxy), then rerun kit setup' });
+  }
+  return m[1].split(',').map((s) => s.trim());
+}
+
+/** The plugin pins for `version`: those PyPI has, and those it does not. */
+async function pyPluginPlan(version: string, basePython: string): Promise<{ pins: string[]; unpublished: string[]; modules: string[] }> {
+  const pins: string[] = [];
+  const unpublished: string[] = [];
+  const modules: string[] = [];
+  for (const pkg of PY_PLUGIN_PACKAGES) {
+    if ((await pypiVersions(pkg, basePython)).includes(version)) {
+      pins.push(`${pkg}==${version}`);
+      modules.push(PY_PLUGIN_MODULES[pkg]);
+    } else unpublished.push(`${pkg}==${version}`);
+  }
+  return { pins, unpublished, modules };
+}
+
+function writeMarker(dir: string, m: PyMarker): void {
+  const tmp = join(dir, `${PY_MARKER}.tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(m, null, 2) + '\n');
+  renameSync(tmp, join(dir, PY_MARKER));
+}
+
+/**
+ * Adds the provider plugins (PY_PLUGIN_PACKAGES at `version`) to a complete venv built
+ * before them, without ever leaving `dir` half-written. uv venvs (relocatable): copied
+ * beside `dir`, `uv pip install livekit-agents==<version> <plugins>` there (agents pinned, so
+ * nothing else moves), import-checked, the marker updated, then swapped in (the old copy
+ * moved aside first, then removed; a worker already running keeps its open files and finds
+ * the same files plus the plugin). A stdlib venv cannot be moved: pip installs in place and
+ * the marker, rewritten last by rename, commits it. When PyPI has no plugin for this version
+ * only the marker is rewritten (`plugins: []`, `pluginsUnpublished`).
+ */
+async function addPyPlugins(version: string, dir: string, m: PyMarker, log: (l: string) => void): Promise<PyMarker> {
+  const base = await findBasePython();
+  const plan = await pyPluginPlan(version, base.python);
+  const next: PyMarker = { ...m, plugins: plan.pins, ...(plan.unpublished.length ? { pluginsUnpublished: plan.unpublished } : {}) };
+  if (plan.pins.length === 0) {
+    writeMarker(dir, next);
+    return next;
+  }
+  const constraints = pyConstraintsFile(version);
+  const uv = m.builder === 'uv' ? await ensureUv(base.python, log) : null;
+  const parent = join(dir, '..');
+  const work = uv ? join(parent, `.tmp-plugins-${version}-${process.pid}`) : dir;
+  const old = join(parent, `.old-plugins-${version}-${process.pid}`);
+  if (work !== dir) rmSync(work, { recursive: true, force: true });
+  const fail = (what: string, r: { stderr?: string; stdout?: string }): never => {
+    if (work !== dir) rmSync(work, { recursive: true, force: true });
+    throw new KitError(`adding ${plan.pins.join(' ')} to ${dir} failed at ${what}:\n${(r.stderr || r.stdout || '').trim().split('\n').slice(-6).join('\n')}`, {
+      fix: 'fix the cause above (network, disk) and rerun; the venv was left as it was',
+    });
+  };
+  log(`adding ${plan.pins.join(' ')} to ${dir}${work !== dir ? ` (built in ${work}, then swapped in)` : ' (in place: stdlib venv)'}`);
+  if (work !== dir) cpSync(dir, work, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  const python = join(work, 'bin', 'python');
+  const pins = [`livekit-agents==${version}`, ...plan.pins];
+  const cargs = constraints ? ['--constraint', constraints] : [];
+  const env = { ...process.env, UV_PYTHON_DOWNLOADS: 'never', VIRTUAL_ENV: undefined } as Record<string, string | undefined>;
+  const r = uv
+    ? await execa(uv, ['pip', 'install', '-q', '--python', python, ...pins, ...cargs], { reject: false, env })
+    : await execa(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...pins, ...cargs], { reject: false });
+  if (r.exitCode !== 0) fail(uv ? 'uv pip install' : 'pip install', r);
+  const check = await execa(python, ['-c', `import livekit.agents as a\n${plan.modules.map((x) => `import ${x}`).join('\n')}\nprint(a.__version__)`], { reject: false });
+  if (check.exitCode !== 0 || check.stdout.trim() !== version) fail(`import check (got "${check.stdout.trim()}")`, check);
+  writeMarker(work, next);
+  if (work !== dir) {
+    try {
+      rmSync(old, { recursive: true, force: true });
+      renameSync(dir, old);
+      renameSync(work, dir);
+      rmSync(old, { recursive: true, force: true });
+    } catch (e) {
+      rmSync(work, { recursive: true, force: true });
+      if (!existsSync(dir) && existsSync(old)) renameSync(old, dir);
+      throw new KitError(`cannot swap the venv with plugins into ${dir}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return next;
+}
+
 function sitePackagesOf(dir: string, pyVersion: string): string {
   const [maj, min] = pyVersion.split('.');
   return join(dir, 'lib', `python${maj}.${min}`, 'site-packages');
@@ -195,9 +296,11 @@ export function isPyRuntimeComplete(version: string, dir: string): boolean {
 }
 
 /**
- * Ensures a venv with `livekit-agents==<version>` (+ pinned pytest, ruff) exists at
+ * Ensures a venv with `livekit-agents==<version>` (+ pinned pytest, ruff, and the provider
+ * plugins PY_PLUGIN_PACKAGES at the same version where PyPI has them) exists at
  * `opts.dir` (default `.kit/runtimes/py/<version>/`). Idempotent: a complete venv is reused
- * after a marker check. A directory without a valid marker (a crashed build, an older pin
+ * after a marker check; one built before the plugins gets them added (addPyPlugins: copy,
+ * install, swap). A directory without a valid marker (a crashed build, an older pin
  * set) is deleted and rebuilt.
  *
  * Errors (KitError, exit 2): no usable base Python (< 3.10 or missing), the version does not
@@ -214,7 +317,8 @@ export async function ensurePyRuntime(
     throw new KitError(`"${version}" is not a livekit-agents version (expected e.g. 1.8.9)`, { fix: 'set VERSIONS.agentsPy in ts/config.ts' });
   }
   if (isPyRuntimeComplete(version, dir)) {
-    const m = readMarker(dir)!;
+    let m = readMarker(dir)!;
+    if (m.plugins === undefined) m = await addPyPlugins(version, dir, m, log);
     return { dir, python: join(dir, 'bin', 'python'), sitePackages: m.sitePackages, fixups: m.fixups ?? [] };
   }
   if (existsSync(dir)) {
@@ -225,6 +329,7 @@ export async function ensurePyRuntime(
   const base = await findBasePython();
   await checkPyPiVersion(version, base);
   const pins = wantedPins(version);
+  const plugins = await pyPluginPlan(version, base.python);
   const constraints = pyConstraintsFile(version);
   mkdirSync(join(dir, '..'), { recursive: true });
 
@@ -247,19 +352,20 @@ export async function ensurePyRuntime(
       const env = { ...process.env, UV_PYTHON_DOWNLOADS: 'never', VIRTUAL_ENV: undefined } as Record<string, string | undefined>;
       let r = await execa(uv, ['venv', '-q', '--relocatable', '--python', base.python, buildDir], { reject: false, env });
       if (r.exitCode !== 0) fail('uv venv', r);
-      const args = ['pip', 'install', '-q', '--python', join(buildDir, 'bin', 'python'), ...pins];
+      const args = ['pip', 'install', '-q', '--python', join(buildDir, 'bin', 'python'), ...pins, ...plugins.pins];
       if (constraints) args.push('--constraint', constraints);
       r = await execa(uv, args, { reject: false, env });
       if (r.exitCode !== 0) fail('uv pip install', r);
     } else {
       let r = await execa(base.python, ['-m', 'venv', buildDir], { reject: false });
       if (r.exitCode !== 0) fail('python -m venv (Debian: apt-get install python3-venv)', r);
-      const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...pins];
+      const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', ...pins, ...plugins.pins];
       if (constraints) args.push('--constraint', constraints);
       r = await execa(join(buildDir, 'bin', 'python'), args, { reject: false });
       if (r.exitCode !== 0) fail('pip install', r);
     }
-    const importCheck = () => execa(join(buildDir, 'bin', 'python'), ['-c', 'import livekit.agents as a; print(a.__version__)'], { reject: false });
+    const importCheck = () =>
+      execa(join(buildDir, 'bin', 'python'), ['-c', `import livekit.agents as a\n${plugins.modules.map((x) => `import ${x}`).join('\n')}\nprint(a.__version__)`], { reject: false });
     let r = await importCheck();
     // A release that imports a module it does not declare: install the known one, then check again.
     for (let tries = 0; r.exitCode !== 0 && tries < Object.keys(UNDECLARED_DEPS).length; tries++) {
@@ -287,6 +393,8 @@ export async function ensurePyRuntime(
     sitePackages: sitePackagesOf(dir, base.version),
     builtAt: new Date().toISOString(),
     ...(fixups.length ? { fixups } : {}),
+    plugins: plugins.pins,
+    ...(plugins.unpublished.length ? { pluginsUnpublished: plugins.unpublished } : {}),
   };
   writeFileSync(join(buildDir, PY_MARKER), JSON.stringify(marker, null, 2) + '\n');
   if (buildDir !== dir) {
