@@ -23,19 +23,18 @@ from .emit import Emit, default_emitter
 from .instrument import instrument
 from .parked import install_parked_capture
 from .spec import load_scenario
+from .speech import LLM_MODEL, STT_MODEL, TTS_MODEL, Speech, make_speech
 
-#: Model ids sent to the gateway (it scripts every model the same way); overridable per env.
-STT_MODEL = os.environ.get("CLOSEKIT_STT_MODEL", "deepgram/nova-3")
-LLM_MODEL = os.environ.get("CLOSEKIT_LLM_MODEL", "openai/gpt-4.1-mini")
-TTS_MODEL = os.environ.get("CLOSEKIT_TTS_MODEL", "cartesia/sonic-2")
+__all__ = ["LLM_MODEL", "STT_MODEL", "TTS_MODEL", "entry", "guarded_entry", "make_session"]
 
 
-def make_session() -> AgentSession:
-    """The AgentSession under test: inference STT/LLM/TTS, no VAD, STT turn detection."""
+def make_session(speech: Speech) -> AgentSession:
+    """The AgentSession under test: STT/TTS per ``providers`` (speech.py), inference LLM, no
+    VAD, STT turn detection."""
     return AgentSession(
-        stt=inference.STT(model=STT_MODEL, language="en"),
+        stt=speech.stt,
         llm=inference.LLM(model=LLM_MODEL),
-        tts=inference.TTS(model=TTS_MODEL),
+        tts=speech.tts,
         vad=None,
         turn_handling={"turn_detection": "stt"},
     )
@@ -84,6 +83,13 @@ async def entry(ctx: JobContext) -> None:
     import livekit.agents as agents
 
     emit = default_emitter()
+    path = os.environ.get("CLOSEKIT_SCENARIO")
+    if not path:
+        raise RuntimeError("CLOSEKIT_SCENARIO is not set (start the worker through startPyWorker)")
+    scenario = load_scenario(path)
+    # STT/TTS per scenario.providers, built (and the TTS prewarmed, prewarmTts) before the
+    # room connects, as seed 000's agent does; speech.py.
+    speech = make_speech(scenario)
     emit(
         "job.started",
         {
@@ -93,13 +99,10 @@ async def entry(ctx: JobContext) -> None:
             "metadata": ctx.job.metadata or None,
             "agentsVersion": agents.__version__,
             "agentsRoot": os.path.dirname(agents.__file__),
+            "speech": speech.info,
         },
     )
     _register_job_exit(emit)
-    path = os.environ.get("CLOSEKIT_SCENARIO")
-    if not path:
-        raise RuntimeError("CLOSEKIT_SCENARIO is not set (start the worker through startPyWorker)")
-    scenario = load_scenario(path)
     instrument(emit)
     install_parked_capture(emit)
 
@@ -126,7 +129,7 @@ async def entry(ctx: JobContext) -> None:
     def _on_room_disconnected(reason: Any = None) -> None:
         emit("room.disconnected", {"reason": rtc.DisconnectReason.Name(reason) if isinstance(reason, int) else None})
 
-    session = make_session()
+    session = make_session(speech)
     await ctx.connect()
     await session.start(
         agent=WedgeAgent(scenario, emit),

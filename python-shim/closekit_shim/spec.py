@@ -15,6 +15,8 @@ WEDGE_WHERE = ("none", "tool", "on_enter", "on_exit")
 WEDGE_IGNORES = ("nothing", "cancellation")
 #: spec.ts ``CLOSE_TRIGGERS``: who requests the close.
 CLOSE_TRIGGERS = ("caller-hangup", "agent-tool")
+#: spec.ts ``PROVIDERS``: the STT/TTS provider path.
+PROVIDERS = ("inference", "deepgram")
 #: spec.ts ``DEFAULT_CLOSE_TOOL``: the end-call tool's name when ``close.tool`` is omitted.
 DEFAULT_CLOSE_TOOL = "end_call"
 
@@ -45,6 +47,10 @@ class Scenario:
     close_tool: str | None = None
     #: ``close.toolAwaitsClose``: the end-call tool awaits ``session.aclose()`` (True) or starts it in a task (False).
     close_tool_awaits: bool = True
+    #: ``providers``: STT/TTS via LiveKit Inference or the Deepgram plugin (speech.py).
+    providers: str = "inference"
+    #: ``prewarmTts``: ``tts.prewarm()`` before the session starts (seed 000).
+    prewarm_tts: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -101,6 +107,12 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         for key, value in (("tool", close_tool), ("toolAwaitsClose", awaits)):
             if value is not None:
                 raise bad(f"close.{key}", f'is about the end-call tool of close.trigger "agent-tool"; close.trigger is {trigger!r}')
+    providers = obj.get("providers", "inference")
+    if providers not in PROVIDERS:
+        raise bad("providers", f"{providers!r} is not one of {', '.join(PROVIDERS)}")
+    prewarm_tts = obj.get("prewarmTts", False)
+    if not isinstance(prewarm_tts, bool):
+        raise bad("prewarmTts", "expected true or false")
     return Scenario(
         name=name,
         wedge=Wedge(where=where, ignores=ignores, tool=tool),
@@ -108,6 +120,8 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         close_trigger=trigger,
         close_tool=close_tool,
         close_tool_awaits=bool(awaits) if trigger == "agent-tool" else True,
+        providers=providers,
+        prewarm_tts=prewarm_tts,
         raw=obj,
     )
 

@@ -60,7 +60,15 @@ export type EventSource = 'js' | 'py' | 'kit' | 'gateway';
  */
 export interface EventPayloads {
   'worker.registered': { workerId: string; agentName: string; agentsVersion?: string; agentsDir?: string };
-  'job.started': { jobId: string; room: string | null; agentName?: string; agentsVersion?: string; agentsRoot?: string };
+  /** `speech`: the session's STT/TTS per `providers` and whether the TTS was prewarmed (js-shim/speech.ts, closekit_shim/speech.py). */
+  'job.started': {
+    jobId: string;
+    room: string | null;
+    agentName?: string;
+    agentsVersion?: string;
+    agentsRoot?: string;
+    speech?: { providers: string; stt: string; tts: string; ttsPrewarm: 'called' | 'unavailable' | 'off' };
+  };
   'session.started': Record<string, unknown>;
   'agent.entered': { agent?: string };
   'wedge.entered': { where: string; ignores?: string; tool?: string };

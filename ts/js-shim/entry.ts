@@ -10,9 +10,9 @@ import type { Scenario } from '../scenario/spec.js';
 import { defaultEmitter, type Emit } from './emit.js';
 import { loadScenario } from './spec.js';
 import { instrument, onCloseRequested, openInstrumentedSteps } from './instrument.js';
+import { makeSpeech, MODELS } from './speech.js';
 
-/** Model descriptors sent to the gateway (it accepts any; these are real Inference names). */
-export const MODELS = { stt: 'deepgram/nova-3', llm: 'openai/gpt-4.1-mini', tts: 'cartesia/sonic-2' } as const;
+export { MODELS };
 
 /**
  * Job entrypoint, `defineAgent({ entry })` in worker.ts.
@@ -27,11 +27,14 @@ export const MODELS = { stt: 'deepgram/nova-3', llm: 'openai/gpt-4.1-mini', tts:
 export async function entry(ctx: JobContext): Promise<void> {
   const emit = defaultEmitter();
   const rt = await instrument(emit);
+  const scenario = loadScenario();
+  // STT/TTS per scenario.providers, built (and the TTS prewarmed, prewarmTts) before the
+  // room connects, as seed 000's agent does; speech.ts.
+  const speech = await makeSpeech(rt, scenario);
   // agentsRoot is the evidence that the job process runs the runtime dir's agents (patched or not).
-  emit('job.started', { jobId: ctx.job.id, room: ctx.job.room?.name ?? null, agentName: ctx.job.agentName, metadata: ctx.job.metadata || null, agentsVersion: rt.version, agentsRoot: rt.agentsRoot });
+  emit('job.started', { jobId: ctx.job.id, room: ctx.job.room?.name ?? null, agentName: ctx.job.agentName, metadata: ctx.job.metadata || null, agentsVersion: rt.version, agentsRoot: rt.agentsRoot, speech: speech.info });
   const { voice, inference } = rt.agents;
   const { RoomEvent, DisconnectReason } = rt.rtc;
-  const scenario = loadScenario();
   const { WedgeAgent } = await import('./agent.js');
 
   ctx.addShutdownCallback(async () => {
@@ -50,9 +53,9 @@ export async function entry(ctx: JobContext): Promise<void> {
   await ctx.connect();
 
   const session = new voice.AgentSession({
-    stt: new inference.STT({ model: MODELS.stt, language: 'en' } as any),
+    stt: speech.stt,
     llm: new inference.LLM({ model: MODELS.llm }),
-    tts: new inference.TTS({ model: MODELS.tts } as any),
+    tts: speech.tts,
     // No VAD and no turn-detector model: both would load local models. The gateway's
     // final transcripts end the user's turn (turnDetection 'stt').
     vad: null,

@@ -105,3 +105,22 @@ export function authenticate(req: IncomingMessage, keys: GatewayKeys, nowS: numb
   if (!inference || inference.perform !== true) return { ok: false, status: 403, reason: 'token lacks the inference.perform grant' };
   return { ok: true, worker, apiKey: iss, verified };
 }
+
+/**
+ * Authenticate a Deepgram request: `Authorization: Token <api key>`, as both Deepgram
+ * plugins send it (agents-js `agents-plugin-deepgram` `stt.ts`/`tts.ts`, Python
+ * `livekit/plugins/deepgram/stt.py`/`tts.py`). The shims pass their worker's LiveKit API
+ * key as the Deepgram key, so the key names the worker (no secret travels; Deepgram keys
+ * are opaque bearer strings, so there is nothing to verify either):
+ * - no `Token` header → 401;
+ * - a known API key → its worker label (`verified: false`: a key alone proves nothing);
+ * - any other key → accepted with worker null (an unlabelled socket in the ledger).
+ */
+export function authenticateToken(req: IncomingMessage, keys: GatewayKeys): AuthResult {
+  const h = req.headers.authorization;
+  const m = typeof h === 'string' ? /^Token\s+(\S+)$/i.exec(h) : null;
+  if (!m) return { ok: false, status: 401, reason: 'missing Authorization: Token <key>' };
+  const key = m[1]!;
+  const known = Object.entries(keys).find(([, kp]) => kp.apiKey === key);
+  return { ok: true, worker: known ? known[0] : null, apiKey: key, verified: false };
+}

@@ -6,16 +6,20 @@
  * Routes (each also answered without the `/v1` prefix, the form agents-js's own tests use):
  * - `GET  /v1/stt?model=…`  websocket upgrade → `stt.ts`
  * - `GET  /v1/tts?model=…`  websocket upgrade → `tts.ts`
+ * - `GET  /v1/listen?…`, `GET /v1/speak?…`  Deepgram STT / TTS websocket upgrades → `deepgram.ts`
+ *   (`Authorization: Token <key>`; ledger `provider: 'deepgram'`)
  * - `POST /v1/chat/completions` (SSE), `GET /v1/models` → `llm.ts`
  * - `GET  /_kit/ledger` → `{ sockets: LedgerEntry[], startedAtMonotonicMs }`, `GET /_kit/health` → `{ ok: true, ... }`
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
 import { KitError } from '../errors.js';
-import { authenticate, parseGatewayKeys, type GatewayKeys } from './auth.js';
-import { Ledger, type LedgerEntry, type LedgerKind } from './ledger.js';
+import { authenticate, authenticateToken, parseGatewayKeys, type GatewayKeys } from './auth.js';
+import { deepgramSttSession, deepgramTtsSession } from './deepgram.js';
+import { Ledger, type LedgerEntry, type LedgerKind, type LedgerProvider } from './ledger.js';
 import { completionChunks, completionObject, writeSse } from './llm.js';
 import { GatewayScriptSchema, type GatewayScript } from './script.js';
 import type { WsCtx, WsHandler } from './session.js';
@@ -152,7 +156,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       sendJson(res, 200, { sockets: ledger.snapshot(), startedAtMonotonicMs: ledger.startedAtMonotonicMs, now: ledger.now() });
       return;
     }
-    if (r === '/stt' || r === '/tts') {
+    if (r === '/stt' || r === '/tts' || r === '/listen' || r === '/speak') {
       sendJson(res, 426, { error: `${r} is a websocket endpoint` });
       return;
     }
@@ -206,24 +210,30 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
     const r = route(url.pathname);
-    const kind: LedgerKind | null = r === '/stt' ? 'stt' : r === '/tts' ? 'tts' : null;
+    const kind: LedgerKind | null = r === '/stt' || r === '/listen' ? 'stt' : r === '/tts' || r === '/speak' ? 'tts' : null;
     if (!kind) {
       rejectUpgrade(socket, 404, `no websocket route ${url.pathname}`);
       return;
     }
-    const auth = authenticate(req, keys);
+    const provider: LedgerProvider = r === '/listen' || r === '/speak' ? 'deepgram' : 'inference';
+    const auth = provider === 'deepgram' ? authenticateToken(req, keys) : authenticate(req, keys);
     if (!auth.ok) {
-      const e = ledger.open(kind, null, url.pathname);
+      const e = ledger.open(kind, null, url.pathname, provider);
       log('auth.rejected', { id: e.id, status: auth.status, reason: auth.reason });
       rejectUpgrade(socket, auth.status, auth.reason);
       ledger.close(e, auth.status, 'gateway');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onWs(ws, kind, auth.worker, url));
+    wss.handleUpgrade(req, socket, head, (ws) => onWs(ws, kind, auth.worker, url, provider));
+  });
+  // Deepgram answers every upgrade with a request id (both plugins log the dg-* headers)
+  wss.on('headers', (headers: string[], req: IncomingMessage) => {
+    const r = route(new URL(req.url ?? '/', 'http://gateway').pathname);
+    if (r === '/listen' || r === '/speak') headers.push(`dg-request-id: ${randomUUID()}`);
   });
 
-  function onWs(ws: WebSocket, kind: LedgerKind, worker: string | null, url: URL): void {
-    const entry = ledger.open(kind, worker, url.pathname);
+  function onWs(ws: WebSocket, kind: LedgerKind, worker: string | null, url: URL, provider: LedgerProvider): void {
+    const entry = ledger.open(kind, worker, url.pathname, provider);
     let gatewayClosed = false;
     const ctx: WsCtx = {
       entry,
@@ -246,22 +256,43 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         gatewayClosed = true;
         ws.close(code, reason);
       },
+      closeOnRequest(code, reason) {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        ws.close(code, reason);
+      },
+      sendBinary(data) {
+        if (ws.readyState !== WebSocket.OPEN) return;
+        entry.bytesOut += data.length;
+        ws.send(data);
+      },
       isOpen: () => ws.readyState === WebSocket.OPEN,
       log,
     };
-    const handler: WsHandler = kind === 'stt' ? sttSession(ctx, script.stt, script.stt.transcriptScope === 'worker' ? stateFor(worker).stt : { next: 0 }) : ttsSession(ctx, script.tts);
+    const cursor = () => (script.stt.transcriptScope === 'worker' ? stateFor(worker).stt : { next: 0 });
+    const handler: WsHandler =
+      provider === 'deepgram'
+        ? kind === 'stt'
+          ? deepgramSttSession(ctx, script.stt, cursor())
+          : deepgramTtsSession(ctx, script.tts)
+        : kind === 'stt'
+          ? sttSession(ctx, script.stt, cursor())
+          : ttsSession(ctx, script.tts);
     const rec = { ws, ctx };
     live.add(rec);
-    log(`${kind}.open`, { id: entry.id, worker, model: url.searchParams.get('model') });
+    log(`${kind}.open`, { id: entry.id, worker, model: url.searchParams.get('model'), provider });
 
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       entry.bytesIn += data.length;
-      if (isBinary) return;
+      if (isBinary) {
+        handler.onBinary?.(data);
+        return;
+      }
       let msg: unknown;
       try {
         msg = JSON.parse(data.toString('utf8'));
       } catch {
-        ctx.sendError(undefined, 'message is not JSON');
+        if (provider === 'deepgram') log(`${kind}.bad_text`, { id: entry.id });
+        else ctx.sendError(undefined, 'message is not JSON');
         return;
       }
       if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return;

@@ -24,9 +24,13 @@ export interface LedgerEntry {
   bytesOut: number;
   /** Error codes the gateway sent on this socket, e.g. [2007]. */
   errorsSent: number[];
-  /** Extra (not in the internals seam, additive): request path, e.g. '/v1/stt'. */
+  /** Extra (not in the internals seam, additive): request path, e.g. '/v1/stt', '/v1/listen'. */
   path: string;
+  /** Extra (additive): which wire protocol the socket spoke: LiveKit Inference or Deepgram's (`providers:` in the scenario). */
+  provider: LedgerProvider;
 }
+
+export type LedgerProvider = 'inference' | 'deepgram';
 
 /**
  * In-memory ledger. Times come from `performance.now()` relative to construction, so
@@ -49,7 +53,7 @@ export class Ledger {
     return Math.round((performance.now() - this.#t0) * 1000) / 1000;
   }
 
-  open(kind: LedgerKind, worker: string | null, path: string): LedgerEntry {
+  open(kind: LedgerKind, worker: string | null, path: string, provider: LedgerProvider = 'inference'): LedgerEntry {
     const e: LedgerEntry = {
       id: `${kind}-${++this.#seq}`,
       kind,
@@ -62,6 +66,7 @@ export class Ledger {
       bytesOut: 0,
       errorsSent: [],
       path,
+      provider,
     };
     this.#entries.push(e);
     return e;

@@ -16,6 +16,14 @@ export interface WsCtx {
   sendError(code: number | undefined, message: string): void;
   /** Close from the gateway side (ledger: closedBy 'gateway'), e.g. after error 2007. */
   closeByGateway(code: number, reason: string): void;
+  /**
+   * Close because the client asked for it in the protocol (Deepgram `CloseStream` / `Close`:
+   * the server sends the close frame, but the client ended the session), so the ledger
+   * says closedBy 'client'.
+   */
+  closeOnRequest(code: number, reason: string): void;
+  /** Send one binary message (Deepgram TTS audio); a no-op once the socket is no longer open. */
+  sendBinary(data: Buffer): void;
   /** True while the socket is OPEN. */
   isOpen(): boolean;
   /** One JSON log line (gateway stdout). */
@@ -24,6 +32,8 @@ export interface WsCtx {
 
 export interface WsHandler {
   onMessage(msg: Record<string, unknown>): void;
+  /** A binary message (Deepgram STT audio). Handlers without it ignore binary input. */
+  onBinary?(data: Buffer): void;
   /** The socket closed (either side); drop timers. */
   onClose(): void;
 }

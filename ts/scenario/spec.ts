@@ -18,6 +18,14 @@ export const HANGUP_AFTER = ['session.started', 'agent.entered', 'wedge.entered'
  * closes the session) or `agent-tool` (the agent's own end-call function tool awaits the
  * session's close: agents-js `await ctx.session.close()`, livekit-agents `await session.aclose()`).
  */
+/**
+ * Which provider path STT and TTS take (the LLM always stays on the gateway's LiveKit
+ * Inference endpoint): `inference` (the runtime's own `inference.STT`/`inference.TTS`) or
+ * `deepgram` (the Deepgram plugins, `@livekit/agents-plugin-deepgram` /
+ * `livekit-plugins-deepgram`, pointed at the gateway's Deepgram endpoints by base URL).
+ */
+export const PROVIDERS = ['inference', 'deepgram'] as const;
+export type Providers = (typeof PROVIDERS)[number];
 export const CLOSE_TRIGGERS = ['caller-hangup', 'agent-tool'] as const;
 export type CloseTrigger = (typeof CLOSE_TRIGGERS)[number];
 /** Defaults of the caller-hangup trigger's fields (they are not allowed with `agent-tool`). */
@@ -77,6 +85,15 @@ export const ScenarioSchema = z
       .strict()
       .default({}),
     gateway: GatewayScriptSchema.default({}),
+    /** STT and TTS through LiveKit Inference (default) or the Deepgram plugins (PROVIDERS). */
+    providers: z.enum(PROVIDERS).default('inference'),
+    /**
+     * Prewarm the TTS before the session starts, as seed 000 does (`tts.prewarm()`: Python
+     * opens a pooled websocket ahead of the first synthesis, deepgram and inference alike).
+     * agents-js TTS classes have no `prewarm` in 1.9.0 (the Deepgram plugin opens one socket
+     * per stream, no pool), so there the shim records that it had nothing to call.
+     */
+    prewarmTts: z.boolean().default(false),
     wedge: WedgeSchema,
     close: z
       .object({
