@@ -16,7 +16,7 @@ import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
 import { applyCrossRuntimeChecks, exitCodeOf } from '../verdict/index.js';
 import { loadScenarios } from '../scenario/load.js';
-import { closeWaitsOn, type Scenario } from '../scenario/spec.js';
+import { closeWaitsOn, expectedVerdict, type Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
 import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
 import { expandVersions, needsReleaseList } from './versions.js';
@@ -263,7 +263,7 @@ function unsupportedRun(s: Scenario, u: { runtime: Runtime; variant: Variant; ve
     variant: u.variant,
     caller: s.caller.kind,
     verdict: 'unsupported',
-    expected: s.expect[u.variant],
+    expected: expectedVerdict(s, u.runtime, u.variant),
     matched: false,
     reason: u.reason,
     closeMs: null,

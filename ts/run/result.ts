@@ -10,7 +10,7 @@ import { toParkedReport } from '../contract/parked.js';
 import type { LedgerSocket, RunResult, RuntimeInstall, SipCall } from '../contract/results.js';
 import { readEvents, type TimelineEvent } from '../observe/events.js';
 import { sipLogEvents } from '../observe/sip-log.js';
-import { closeWaitsOn, type Scenario } from '../scenario/spec.js';
+import { closeWaitsOn, expectedVerdict, type Scenario } from '../scenario/spec.js';
 import { judge, matches, parkedIn, verifyChecks } from '../verdict/index.js';
 import type { RunLayout } from './layout.js';
 import { PARKED_CAPTURE_MS } from './parked.js';
@@ -59,7 +59,7 @@ export function buildResult(i: ResultInput): RunResult {
   const shutdownUntil = watch?.jobEndWatchedUntil ?? verdictAt;
   const shutdownCallbackRan = hangupAt !== null && (shutdownUntil === null ? events : events.filter((e) => e.t <= shutdownUntil)).some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt);
   const failedChecks = verifyChecks({ variant: install.variant, wedgeWhere: closeWaitsOn(scenario), verdict: v.verdict, closeMs: v.closeMs, closeRequestMs: v.closeRequestMs ?? null, shutdownCallbackRan, boundMs: FORCED_CLOSE_BOUND_MS });
-  const expected = scenario.expect[install.variant];
+  const expected = expectedVerdict(scenario, install.runtime, install.variant);
   const hung = v.verdict === 'hang';
   const result: RunResult = {
     scenario: scenario.name,

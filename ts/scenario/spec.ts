@@ -3,7 +3,7 @@
  * names; where a construct differs per runtime, `wedge.constructs` names both.
  */
 import { z } from 'zod';
-import { VERDICTS, type Verdict as VerdictName } from '../contract/results.js';
+import { RUNTIME_IDS, VERDICTS, type Runtime, type Variant, type Verdict as VerdictName } from '../contract/results.js';
 import { GatewayScriptSchema } from '../providers/script.js';
 
 export { VERDICTS };
@@ -120,7 +120,18 @@ export const ScenarioSchema = z
       .default({}),
     /** A close not finished this long (ms) after hangup is a hang. */
     watchdogMs: z.number().int().positive().default(8_000),
-    expect: z.object({ unpatched: Verdict, patched: Verdict }).strict(),
+    expect: z
+      .object({
+        unpatched: Verdict,
+        patched: Verdict,
+        /**
+         * Where one runtime measurably differs (e.g. a pooled TTS socket only Python keeps):
+         * `{ py: { unpatched: error, patched: error } }` overrides the verdicts above for that
+         * runtime. Read through `expectedVerdict`.
+         */
+        runtimes: z.record(z.enum(RUNTIME_IDS), z.object({ unpatched: Verdict, patched: Verdict }).partial().strict()).optional(),
+      })
+      .strict(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -167,4 +178,9 @@ export type ScenarioInput = z.input<typeof ScenarioSchema>;
 export function closeWaitsOn(s: Scenario): string {
   if (s.wedge.where === 'none' && s.close.trigger === 'agent-tool' && (s.close.toolAwaitsClose ?? true)) return 'end_call_tool';
   return s.wedge.where;
+}
+
+/** The verdict `scenario` expects of `runtime` × `variant`: `expect.runtimes[runtime][variant]`, else `expect[variant]`. */
+export function expectedVerdict(s: Scenario, runtime: Runtime, variant: Variant): Verdict {
+  return s.expect.runtimes?.[runtime]?.[variant] ?? s.expect[variant];
 }
