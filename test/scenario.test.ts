@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, loadScenarios } from '../ts/scenario/load.js';
-import { closeWaitsOn, hangupPlan, ScenarioSchema } from '../ts/scenario/spec.js';
+import { closeWaitsOn, expectedVerdict, hangupPlan, ScenarioSchema } from '../ts/scenario/spec.js';
 import { KitError } from '../ts/errors.js';
 
 function tmpScenario(name: string, body: string): string {
@@ -115,5 +115,64 @@ describe('close.trigger agent-tool', () => {
   it('names the file and the field when a YAML file gets it wrong', () => {
     const f = tmpScenario('bad-trigger', 'name: bad-trigger\ndescription: x\ncaller: { hangupAfter: agent.entered }\ngateway: { llm: [{ toolCall: { name: end_call, arguments: {} } }] }\nwedge: { where: none }\nclose: { trigger: agent-tool }\nexpect: { unpatched: closed, patched: closed }\n');
     expect(() => loadScenarioFile(f)).toThrow(new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: caller\\.hangupAfter: `));
+  });
+});
+
+describe('providers and prewarmTts', () => {
+  const base = { name: 'p', description: 'x', wedge: { where: 'none' }, expect: { unpatched: 'closed', patched: 'closed' } };
+
+  it('defaults to the inference path, no prewarm, one expectation for both runtimes', () => {
+    const s = ScenarioSchema.parse(base);
+    expect(s.providers).toBe('inference');
+    expect(s.prewarmTts).toBe(false);
+    expect(expectedVerdict(s, 'js', 'unpatched')).toBe('closed');
+    expect(expectedVerdict(s, 'py', 'patched')).toBe('closed');
+  });
+
+  it('takes deepgram, and a per-runtime expectation that overrides only what it names', () => {
+    const s = ScenarioSchema.parse({ ...base, providers: 'deepgram', prewarmTts: true, expect: { unpatched: 'closed', patched: 'closed', runtimes: { py: { patched: 'error' } } } });
+    expect(s.providers).toBe('deepgram');
+    expect(s.prewarmTts).toBe(true);
+    expect(expectedVerdict(s, 'py', 'patched')).toBe('error');
+    expect(expectedVerdict(s, 'py', 'unpatched')).toBe('closed');
+    expect(expectedVerdict(s, 'js', 'patched')).toBe('closed');
+  });
+
+  it('refuses an unknown provider, an unknown runtime and a bad verdict in expect.runtimes', () => {
+    expect(ScenarioSchema.safeParse({ ...base, providers: 'cartesia' }).success).toBe(false);
+    expect(ScenarioSchema.safeParse({ ...base, expect: { ...base.expect, runtimes: { go: { patched: 'closed' } } } }).success).toBe(false);
+    expect(ScenarioSchema.safeParse({ ...base, expect: { ...base.expect, runtimes: { py: { patched: 'stuck' } } } }).success).toBe(false);
+    expect(ScenarioSchema.safeParse({ ...base, prewarmTts: 'yes' }).success).toBe(false);
+  });
+
+  it('has the seed 000 Deepgram scenarios in the catalog', () => {
+    const all = loadScenarios();
+    const pool = all.find((s) => s.name === 'sip-outbound-deepgram-tts-pool')!;
+    const wedge = all.find((s) => s.name === 'sip-outbound-deepgram-on-exit-wedge')!;
+    for (const s of [pool, wedge]) {
+      expect(s).toMatchObject({ providers: 'deepgram', prewarmTts: true, seeds: ['000'], caller: { kind: 'sip-outbound' } });
+    }
+    expect(closeWaitsOn(pool)).toBe('none');
+    expect(closeWaitsOn(wedge)).toBe('on_exit');
+  });
+
+  it('the Python shim reads the same fields (spec.py parse_scenario)', async () => {
+    const { execa } = await import('execa');
+    const code = [
+      'import json, sys',
+      "sys.path.insert(0, 'python-shim')",
+      'from closekit_shim.spec import parse_scenario, ScenarioError',
+      's = parse_scenario(json.loads(sys.argv[1]))',
+      'print(s.providers, s.prewarm_tts)',
+      'try:',
+      '    parse_scenario({**json.loads(sys.argv[1]), "providers": "cartesia"})',
+      'except ScenarioError as e:',
+      '    print("refused", e)',
+    ].join('\n');
+    const r = await execa('python3', ['-c', code, JSON.stringify({ ...base, providers: 'deepgram', prewarmTts: true })], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [first, second] = r.stdout.trim().split('\n');
+    expect(first).toBe('deepgram True');
+    expect(second).toMatch(/^refused .*providers: 'cartesia' is not one of inference, deepgram/);
   });
 });
