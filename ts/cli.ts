@@ -65,6 +65,7 @@ interface MatrixCli {
   pyVersion: string;
   caller?: string[];
   watchdogMs?: number;
+  providers?: 'inference' | 'deepgram';
   json?: boolean;
   jobs?: number;
   shard?: { index: number; total: number };
@@ -100,6 +101,10 @@ function matrixOptions(cmd: Command): Command {
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive number of milliseconds');
       return n;
+    })
+    .option('--providers <path>', "run every scenario's STT/TTS on this path instead of its own `providers`: inference or deepgram (expectations stay the scenario's)", (v) => {
+      if (v !== 'inference' && v !== 'deepgram') throw new InvalidArgumentError('inference or deepgram');
+      return v;
     });
 }
 

@@ -16,7 +16,7 @@ import { renderTable } from '../report/table.js';
 import { runOne } from '../run/index.js';
 import { applyCrossRuntimeChecks, exitCodeOf } from '../verdict/index.js';
 import { loadScenarios } from '../scenario/load.js';
-import { closeWaitsOn, expectedVerdict, type Scenario } from '../scenario/spec.js';
+import { closeWaitsOn, expectedVerdict, type Providers, type Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
 import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
 import { expandVersions, needsReleaseList } from './versions.js';
@@ -39,6 +39,8 @@ export interface MatrixOptions {
   shard?: { index: number; total: number };
   caller?: string[];
   watchdogMs?: number;
+  /** `--providers`: run every scenario on this STT/TTS path instead of its own `providers` (the expectations stay the scenario's). */
+  providers?: Providers;
   command: string;
   /** Where reports go (tests use a temp dir). */
   reportsDir?: string;
@@ -67,6 +69,7 @@ function selectScenarios(o: MatrixOptions): Scenario[] {
     all = all.filter((s) => kinds.has(s.caller.kind));
   }
   if (!all.length) throw new KitError('no scenario matches the filters', { fix: 'check --scenario / --caller against scenarios/*.yaml' });
+  if (o.providers) all = all.map((s) => ({ ...s, providers: o.providers! }));
   return all;
 }
 
