@@ -9,7 +9,7 @@
  * 127.0.0.1; waits end on events, bounded by the test timeout. Skipped when the runtime
  * (with its plugin) is not installed (`kit setup`).
  */
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,7 +38,7 @@ const havePy = existsSync(PY) && existsSync(join(PY, '..', '..', 'lib')) && exec
 
 function execaSyncOk(cmd: string, args: string[]): boolean {
   try {
-    return execa.sync(cmd, args, { reject: false }).exitCode === 0;
+    return execaSync(cmd, args, { reject: false }).exitCode === 0;
   } catch {
     return false;
   }
