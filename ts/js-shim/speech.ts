@@ -25,7 +25,7 @@ export interface SpeechInfo {
   providers: Scenario['providers'];
   stt: string;
   tts: string;
-  /** `called`: tts.prewarm() ran; `unavailable`: the TTS has no prewarm (agents-js 1.9.0); `off`: the scenario did not ask. */
+  /** `called`: tts.prewarm() ran; `unavailable`: the TTS has no prewarm (agents-plugin-deepgram 1.9.0); `off`: the scenario did not ask. */
   ttsPrewarm: 'called' | 'unavailable' | 'off';
 }
 
@@ -51,8 +51,8 @@ async function importDeepgram(dir: string): Promise<any> {
 
 /**
  * STT and TTS for the scenario. With `prewarmTts`, calls `tts.prewarm()` when the class has
- * one (seed 000); agents-js 1.9.0's TTS classes have none (the Deepgram plugin connects per
- * stream), which `info.ttsPrewarm: 'unavailable'` says.
+ * one (seed 000): `inference.TTS` does (a pooled socket); the Deepgram plugin's TTS (1.9.0)
+ * has none (it connects per stream), which `info.ttsPrewarm: 'unavailable'` says.
  * The Deepgram API key is the worker's LIVEKIT_API_KEY: the gateway names the worker by it.
  */
 export async function makeSpeech(rt: LoadedRuntime, scenario: Scenario): Promise<{ stt: any; tts: any; info: SpeechInfo }> {

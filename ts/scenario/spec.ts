@@ -88,10 +88,10 @@ export const ScenarioSchema = z
     /** STT and TTS through LiveKit Inference (default) or the Deepgram plugins (PROVIDERS). */
     providers: z.enum(PROVIDERS).default('inference'),
     /**
-     * Prewarm the TTS before the session starts, as seed 000 does (`tts.prewarm()`: Python
-     * opens a pooled websocket ahead of the first synthesis, deepgram and inference alike).
-     * agents-js TTS classes have no `prewarm` in 1.9.0 (the Deepgram plugin opens one socket
-     * per stream, no pool), so there the shim records that it had nothing to call.
+     * Prewarm the TTS before the session starts, as seed 000 does (`tts.prewarm()`: a pooled
+     * TTS opens its websocket ahead of the first synthesis: Python's Deepgram and inference
+     * TTS, agents-js's inference TTS). agents-js's Deepgram TTS (1.9.0) has no pool and no
+     * `prewarm` (one socket per stream): `job.started {speech: {ttsPrewarm: 'unavailable'}}`.
      */
     prewarmTts: z.boolean().default(false),
     wedge: WedgeSchema,
