@@ -17,6 +17,8 @@ WEDGE_IGNORES = ("nothing", "cancellation")
 CLOSE_TRIGGERS = ("caller-hangup", "agent-tool")
 #: spec.ts ``DEFAULT_CLOSE_TOOL``: the end-call tool's name when ``close.tool`` is omitted.
 DEFAULT_CLOSE_TOOL = "end_call"
+#: spec.ts ``JOB_HOLDS``: what a shutdown callback leaves holding the job process (seed 002).
+JOB_HOLDS = ("blocked-loop", "running-thread")
 
 
 class ScenarioError(ValueError):
@@ -33,6 +35,52 @@ class Wedge:
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """spec.ts ``LifecycleSchema``, the fields the Python worker and job act on (ms; None = as shipped)."""
+
+    #: ``shutdownCallback.leaves`` (JOB_HOLDS) and ``shutdownCallback.holdMs``; None: the callback just returns.
+    hold: str | None = None
+    hold_ms: int = 0
+    ping_timeout_ms: int | None = None
+    drain_timeout_ms: int | None = None
+    shutdown_process_timeout_ms: int | None = None
+
+
+def _parse_lifecycle(obj: Any, bad: Any) -> Lifecycle:
+    if obj is None:
+        return Lifecycle()
+    if not isinstance(obj, dict):
+        raise bad("lifecycle", "expected an object")
+
+    def ms(key: str) -> int | None:
+        v = obj.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise bad(f"lifecycle.{key}", f"{v!r} is not a positive integer (ms)")
+        return v
+
+    hold, hold_ms = None, 0
+    cb = obj.get("shutdownCallback")
+    if cb is not None:
+        if not isinstance(cb, dict):
+            raise bad("lifecycle.shutdownCallback", "expected an object")
+        hold = cb.get("leaves")
+        if hold not in JOB_HOLDS:
+            raise bad("lifecycle.shutdownCallback.leaves", f"{hold!r} is not one of {', '.join(JOB_HOLDS)}")
+        hold_ms = cb.get("holdMs")
+        if not isinstance(hold_ms, int) or isinstance(hold_ms, bool) or hold_ms <= 0:
+            raise bad("lifecycle.shutdownCallback.holdMs", f"{hold_ms!r} is not a positive integer (ms)")
+    return Lifecycle(
+        hold=hold,
+        hold_ms=hold_ms,
+        ping_timeout_ms=ms("pingTimeoutMs"),
+        drain_timeout_ms=ms("drainTimeoutMs"),
+        shutdown_process_timeout_ms=ms("shutdownProcessTimeoutMs"),
+    )
+
+
+@dataclass(frozen=True)
 class Scenario:
     """The fields the Python agent uses; ``raw`` keeps the whole JSON object."""
 
@@ -45,6 +93,8 @@ class Scenario:
     close_tool: str | None = None
     #: ``close.toolAwaitsClose``: the end-call tool awaits ``session.aclose()`` (True) or starts it in a task (False).
     close_tool_awaits: bool = True
+    #: ``lifecycle``: the worker's bounds and what holds the job process (seeds 001, 002).
+    lifecycle: Lifecycle = field(default_factory=lambda: Lifecycle())
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -108,6 +158,7 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         close_trigger=trigger,
         close_tool=close_tool,
         close_tool_awaits=bool(awaits) if trigger == "agent-tool" else True,
+        lifecycle=_parse_lifecycle(obj.get("lifecycle"), bad),
         raw=obj,
     )
 
