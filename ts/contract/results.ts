@@ -113,6 +113,10 @@ export interface JobEndResult {
   how: 'exited' | 'killed' | 'alive';
   /** What held the process (`job.hold.kind`), null when the hold never started. */
   hold: string | null;
+  /** The job's shutdown callbacks ran (after the hangup). */
+  shutdownCallbackRan: boolean;
+  /** `exited`: the code `job.exit` reported (null when unknown or not exited). */
+  exitCode: number | null;
   /** The supervisor's own line for the kill, e.g. `process is unresponsive, killing process` (livekit-agents) / `job is unresponsive` (agents-js). */
   supervisorLine: string | null;
   /** room gone (the job's `room.disconnected`) → kill or exit. */

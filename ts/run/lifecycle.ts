@@ -104,16 +104,18 @@ export async function watchJobEnd(o: { scenario: Scenario; layout: RunLayout; wo
   if (!l?.shutdownCallback) return;
   const holdUntil = Date.now() + o.scenario.room.departureTimeoutS * 1000 + 70_000;
   let hold = null;
-  while (Date.now() < holdUntil && !(hold = readEvents(o.layout.eventsFile).find((e) => e.ev === 'job.hold'))) await sleep(100);
-  if (!hold) return;
+  const ended = () => readEvents(o.layout.eventsFile).some((e) => e.ev === 'job.exit');
+  while (Date.now() < holdUntil && !(hold = readEvents(o.layout.eventsFile).find((e) => e.ev === 'job.hold')) && !ended()) await sleep(100);
+  if (!hold) return; // the job ended before any hold (agents-js 1.9.0 crashes right after a clean close)
   o.progress(`${o.layout.id}: the shutdown callback holds the job process (${String(hold.data?.kind)}); watching for the supervisor`);
   await sleep(Math.max(0, HOLD_CAPTURE_AFTER_MS - (monotonicMs() - hold.t)));
   const job = readEvents(o.layout.eventsFile).find((e) => e.ev === 'job.started');
   if (job?.pid) {
     try {
       process.kill(job.pid, 'SIGUSR2');
-    } catch {
-      /* already gone */
+      o.progress(`${o.layout.id}: asked the held job process (pid ${job.pid}) for its capture (SIGUSR2)`);
+    } catch (e) {
+      o.progress(`${o.layout.id}: the held job process (pid ${job.pid}) did not take SIGUSR2: ${(e as Error).message}`);
     }
   }
   const until = Date.now() + Math.max(0, (l.pingTimeoutMs ?? 60_000) + JOB_END_SLACK_MS - (monotonicMs() - hold.t));

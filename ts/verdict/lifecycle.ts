@@ -13,8 +13,10 @@ export function isUnresponsiveKillLine(msg: string): boolean {
 /**
  * How the job process ended after its shutdown callbacks. `events`: the run's timeline with
  * `supervisor.log` events; `hangupAt`: the caller's hangup (monotonic ms) or null.
- * `killed` when a supervisor kill line follows the shutdown callback, else `exited` when the
- * job emitted `job.exit`, else `alive`. Times: see JobEndResult.
+ * `killed` when a supervisor kill line follows the shutdown callback (and no `job.exit` came
+ * before it: a line about a process that had already exited is not a kill), else `exited`
+ * when the job emitted `job.exit` (`exitCode` its code: agents-js 1.9.0's job crashes with
+ * exit 1 right after a clean close, before any shutdown callback), else `alive`.
  */
 export function judgeJobEnd(events: TimelineEvent[], hangupAt: number | null, pingTimeoutMs: number | null): JobEndResult {
   const cb = events.find((e) => e.ev === 'shutdown.callback' && (hangupAt === null || e.t >= hangupAt));
@@ -22,13 +24,16 @@ export function judgeJobEnd(events: TimelineEvent[], hangupAt: number | null, pi
   const hold = events.find((e) => e.ev === 'job.hold' && e.t >= from);
   const kill = events.find((e) => e.ev === 'supervisor.log' && e.t >= from && isUnresponsiveKillLine(String(e.data?.msg ?? '')));
   const exit = events.find((e) => e.ev === 'job.exit' && e.t >= from);
-  const end = kill ?? exit;
+  const killed = kill && !(exit && exit.t <= kill.t) ? kill : undefined;
+  const end = killed ?? exit;
   const roomGone = events.find((e) => e.ev === 'room.disconnected' && (hangupAt === null || e.t >= hangupAt));
   const since = (a: TimelineEvent | undefined | null, t: number | null) => (a && t !== null ? Math.round(a.t - t) : null);
   return {
-    how: kill ? 'killed' : exit ? 'exited' : 'alive',
+    how: killed ? 'killed' : exit ? 'exited' : 'alive',
     hold: hold ? String(hold.data?.kind ?? 'unknown') : null,
-    supervisorLine: kill ? String(kill.data?.msg) : null,
+    shutdownCallbackRan: !!cb,
+    exitCode: !killed && exit && typeof exit.data?.code === 'number' ? exit.data.code : null,
+    supervisorLine: killed ? String(killed.data?.msg) : null,
     afterRoomGoneMs: since(end, roomGone?.t ?? null),
     afterHangupMs: since(end, hangupAt),
     afterHoldMs: since(end, hold?.t ?? null),
@@ -41,7 +46,7 @@ export function describeJobEnd(j: JobEndResult): string {
   const after = j.afterRoomGoneMs !== null ? ` ${j.afterRoomGoneMs} ms after the room was gone` : j.afterHangupMs !== null ? ` ${j.afterHangupMs} ms after the hangup` : '';
   const hold = j.hold ? ` (${j.hold} hold${j.afterHoldMs !== null ? `, ${j.afterHoldMs} ms after it started` : ''}; pong timeout ${j.pingTimeoutMs ?? '?'} ms)` : '';
   if (j.how === 'killed') return `the job process was killed by its supervisor${after} ("${j.supervisorLine}")${hold}`;
-  if (j.how === 'exited') return `the job process exited on its own${after}${hold}`;
+  if (j.how === 'exited') return `the job process exited on its own${j.exitCode !== null ? ` (code ${j.exitCode})` : ''}${after}${j.shutdownCallbackRan ? '' : ', before any shutdown callback ran'}${hold}`;
   return `the job process was still alive at the end of the watch${hold}`;
 }
 
