@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import threading
 import time
 
@@ -51,7 +50,7 @@ def test_blocked_loop_blocks_the_loop_and_answers_sigusr2_meanwhile():
 
         t = asyncio.create_task(ticker())
         await asyncio.sleep(0.12)
-        subprocess.Popen(["sh", "-c", f"sleep 0.3; kill -USR2 {os.getpid()}"])
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR2)).start()
         start = time.monotonic()
         hold_job_process("blocked-loop", 800, lambda ev, data=None: got.append((ev, data or {})))
         t.cancel()
