@@ -20,7 +20,7 @@ import { buildResult } from './result.js';
 import { startRunStack, type RunStack } from './stack.js';
 import { closeHung, hangupAndWatch, leaveAfterVerdict, watchOrphans, type CloseWatch } from './watch.js';
 import { startRunWorker, WorkerStartError, type RunWorker } from './worker.js';
-import { armSigterm, watchJobEnd, watchWorkerExit } from './lifecycle.js';
+import { armHoldCapture, armSigterm, watchJobEnd, watchWorkerExit } from './lifecycle.js';
 import type { WorkerExit } from '../contract/results.js';
 import type { WorkerChild } from '../runtimes/worker.js';
 
@@ -80,6 +80,8 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     const ledger = { gatewayUrl: stack.gatewayUrl, worker: install.runtime };
     // Seed 001: SIGTERM to the worker while the close runs (scenario lifecycle.sigterm).
     const sigterm = armSigterm(scenario, workerChild, layout);
+    // Seed 002: SIGUSR2 to the held job process while the supervisor waits for its pong.
+    const holdCapture = armHoldCapture(scenario, layout).then((m) => m && progress(`${layout.id}: ${m}`));
     watch = await hangupAndWatch({ scenario, call, layout, ...ledger, watchdogMs: opts.watchdogMs ?? scenario.watchdogMs, progress });
     // cue: caller joined -> hangup (the scenario's own setup: the wedge being entered); close: hangup -> verdict
     if (watch.hangupAt !== null) {
@@ -96,6 +98,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     phase('orphans');
     // Seeds 002 / 001: the job process's end after its shutdown callbacks; the worker's exit after SIGTERM.
     await watchJobEnd({ scenario, layout, workerLog: workerChild.logFile, wallMinusMonoMs, progress });
+    await holdCapture;
     workerExit = await watchWorkerExit({ scenario, armed: sigterm, worker: workerChild, layout, gatewayUrl: stack.gatewayUrl, runtime: install.runtime, progress });
     phase('lifecycle');
   } catch (e) {

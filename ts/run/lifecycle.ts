@@ -93,9 +93,35 @@ export async function watchWorkerExit(o: { scenario: Scenario; armed: ArmedSigte
 }
 
 /**
+ * Scenario `lifecycle.shutdownCallback` (a no-op otherwise): runs alongside the close watch;
+ * HOLD_CAPTURE_AFTER_MS after the job's `job.hold` it sends SIGUSR2 to the held job process
+ * (the `pid` of `job.started`), whose answer (`parked`, Python: every thread's stack) shows
+ * what the process is doing while the supervisor waits for a pong. Resolves with what
+ * happened, in words (for the progress line), or null when no hold came within `untilMs`.
+ */
+export async function armHoldCapture(scenario: Scenario, layout: RunLayout, untilMs = 120_000): Promise<string | null> {
+  if (!scenario.lifecycle?.shutdownCallback) return null;
+  const until = Date.now() + untilMs;
+  let hold = null;
+  while (Date.now() < until && !(hold = readEvents(layout.eventsFile).find((e) => e.ev === 'job.hold'))) {
+    if (readEvents(layout.eventsFile).some((e) => e.ev === 'job.exit')) return null;
+    await sleep(50);
+  }
+  if (!hold) return null;
+  await sleep(Math.max(0, HOLD_CAPTURE_AFTER_MS - (monotonicMs() - hold.t)));
+  const pid = readEvents(layout.eventsFile).find((e) => e.ev === 'job.started')?.pid;
+  if (!pid) return null;
+  try {
+    process.kill(pid, 'SIGUSR2');
+    return `asked the held job process (pid ${pid}) for its capture (SIGUSR2)`;
+  } catch (e) {
+    return `the held job process (pid ${pid}) did not take SIGUSR2: ${(e as Error).message}`;
+  }
+}
+
+/**
  * Scenario `lifecycle.shutdownCallback`: waits for the hold (`job.hold`, up to the room's
- * departure timeout + 70 s: the job's own session.aclose bound is 60 s), asks the held job
- * process for its capture (SIGUSR2, HOLD_CAPTURE_AFTER_MS in), then waits for its end: the
+ * departure timeout + 70 s: the job's own session.aclose bound is 60 s), then waits for its end: the
  * supervisor's kill line in `workerLog` or `job.exit`, up to pingTimeoutMs + JOB_END_SLACK_MS
  * after the hold. The verdict (judgeJobEnd) is read from the timeline afterwards.
  */
@@ -108,16 +134,6 @@ export async function watchJobEnd(o: { scenario: Scenario; layout: RunLayout; wo
   while (Date.now() < holdUntil && !(hold = readEvents(o.layout.eventsFile).find((e) => e.ev === 'job.hold')) && !ended()) await sleep(100);
   if (!hold) return; // the job ended before any hold (agents-js 1.9.0 crashes right after a clean close)
   o.progress(`${o.layout.id}: the shutdown callback holds the job process (${String(hold.data?.kind)}); watching for the supervisor`);
-  await sleep(Math.max(0, HOLD_CAPTURE_AFTER_MS - (monotonicMs() - hold.t)));
-  const job = readEvents(o.layout.eventsFile).find((e) => e.ev === 'job.started');
-  if (job?.pid) {
-    try {
-      process.kill(job.pid, 'SIGUSR2');
-      o.progress(`${o.layout.id}: asked the held job process (pid ${job.pid}) for its capture (SIGUSR2)`);
-    } catch (e) {
-      o.progress(`${o.layout.id}: the held job process (pid ${job.pid}) did not take SIGUSR2: ${(e as Error).message}`);
-    }
-  }
   const until = Date.now() + Math.max(0, (l.pingTimeoutMs ?? 60_000) + JOB_END_SLACK_MS - (monotonicMs() - hold.t));
   while (Date.now() < until) {
     if (readEvents(o.layout.eventsFile).some((e) => e.ev === 'job.exit' && e.t >= hold.t)) break;
