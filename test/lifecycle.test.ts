@@ -72,6 +72,10 @@ describe('job end', () => {
     expect(jobEndCheck('killed', null)).toBe('the job process was still alive, expected killed');
     expect(jobEndCheck(undefined, null)).toBeNull();
   });
+  it('a Python job.exit (no code: the exit function, before the thread join) does not rule out a later kill', () => {
+    const j = judgeJobEnd([ev(10, 'shutdown.callback'), ev(20, 'job.hold', { kind: 'running-thread' }), ev(300, 'job.exit', { code: null }), ev(5020, 'supervisor.log', { msg: 'process is unresponsive, killing process' })], 0, 5000);
+    expect(j.how).toBe('killed');
+  });
   it('recognises both runtimes kill lines and not the late-pong warnings', () => {
     expect(isUnresponsiveKillLine('process is unresponsive, killing process')).toBe(true);
     expect(isUnresponsiveKillLine('job is unresponsive')).toBe(true);

@@ -97,4 +97,19 @@ def hold_job_process(leaves: str, hold_ms: int, emit: Emit) -> None:
     if leaves == "blocked-loop":
         time.sleep(hold_ms / 1000)
         return
-    threading.Thread(target=time.sleep, args=(hold_ms / 1000,), name=HOLD_THREAD_NAME, daemon=False).start()
+    threading.Thread(target=_hold_thread, args=(hold_ms, emit), name=HOLD_THREAD_NAME, daemon=False).start()
+
+
+#: running-thread: when (ms into the hold) the thread emits its own capture.
+SELF_CAPTURE_AFTER_MS = 1000
+
+
+def _hold_thread(hold_ms: int, emit: Emit) -> None:
+    # The kit cannot ask this process with SIGUSR2: closing the job's loop resets the loop's
+    # signal handlers to SIG_DFL, so a SIGUSR2 then kills it (measured: exit -12). The thread
+    # reports instead, SELF_CAPTURE_AFTER_MS in: every thread's stack (the main thread is in
+    # threading._shutdown by then, joining this one).
+    first = min(SELF_CAPTURE_AFTER_MS, hold_ms) / 1000
+    time.sleep(first)
+    emit("parked", {"threads": thread_stacks(), "loop": "none", "open": [], "tasks": [], "by": HOLD_THREAD_NAME})
+    time.sleep(max(0.0, hold_ms / 1000 - first))

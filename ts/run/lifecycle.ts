@@ -100,7 +100,9 @@ export async function watchWorkerExit(o: { scenario: Scenario; armed: ArmedSigte
  * happened, in words (for the progress line), or null when no hold came within `untilMs`.
  */
 export async function armHoldCapture(scenario: Scenario, layout: RunLayout, untilMs = 120_000): Promise<string | null> {
-  if (!scenario.lifecycle?.shutdownCallback) return null;
+  // running-thread: not asked (livekit-agents' closed loop reset SIGUSR2 to its default, which
+  // kills; its hold thread reports itself, hold.py _hold_thread; agents-js exits anyway).
+  if (scenario.lifecycle?.shutdownCallback?.leaves !== 'blocked-loop') return null;
   const until = Date.now() + untilMs;
   let hold = null;
   while (Date.now() < until && !(hold = readEvents(layout.eventsFile).find((e) => e.ev === 'job.hold'))) {

@@ -13,8 +13,9 @@ export function isUnresponsiveKillLine(msg: string): boolean {
 /**
  * How the job process ended after its shutdown callbacks. `events`: the run's timeline with
  * `supervisor.log` events; `hangupAt`: the caller's hangup (monotonic ms) or null.
- * `killed` when a supervisor kill line follows the shutdown callback (and no `job.exit` came
- * before it: a line about a process that had already exited is not a kill), else `exited`
+ * `killed` when a supervisor kill line follows the shutdown callback (and no `job.exit` with
+ * an exit code came before it: a line about a process that had already exited is not a
+ * kill; livekit-agents' `job.exit` has no code and comes before the thread join), else `exited`
  * when the job emitted `job.exit` (`exitCode` its code: agents-js 1.9.0's job crashes with
  * exit 1 right after a clean close, before any shutdown callback), else `alive`.
  */
@@ -24,7 +25,10 @@ export function judgeJobEnd(events: TimelineEvent[], hangupAt: number | null, pi
   const hold = events.find((e) => e.ev === 'job.hold' && e.t >= from);
   const kill = events.find((e) => e.ev === 'supervisor.log' && e.t >= from && isUnresponsiveKillLine(String(e.data?.msg ?? '')));
   const exit = events.find((e) => e.ev === 'job.exit' && e.t >= from);
-  const killed = kill && !(exit && exit.t <= kill.t) ? kill : undefined;
+  // agents-js emits job.exit {code} from process 'exit' (the real end); livekit-agents emits
+  // job.exit {code: null} from multiprocessing's exit function, before threading._shutdown
+  // joins the non-daemon threads, so only an exit with a code rules a later kill line out.
+  const killed = kill && !(exit && exit.t <= kill.t && typeof exit.data?.code === 'number') ? kill : undefined;
   const end = killed ?? exit;
   const roomGone = events.find((e) => e.ev === 'room.disconnected' && (hangupAt === null || e.t >= hangupAt));
   const since = (a: TimelineEvent | undefined | null, t: number | null) => (a && t !== null ? Math.round(a.t - t) : null);
