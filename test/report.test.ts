@@ -129,7 +129,9 @@ describe('writeReports on a real verify run', () => {
 
   it('the patch bundle holds the exact patches and its SHA256SUMS match', () => {
     const sums = readFileSync(join(dir, 'patches/SHA256SUMS'), 'utf8').trim().split('\n');
-    expect(sums).toHaveLength(2);
+    // one line per patch file the repository carries, both upstreams
+    const carried = ['agents-js', 'agents'].flatMap((up) => readdirSync(join(PATCHES_DIR, up)).filter((f) => f.endsWith('.patch')).map((f) => `${up}/${f}`));
+    expect(sums.map((l) => l.split(/\s+/)[1]).sort()).toEqual(carried.sort());
     for (const line of sums) {
       const [sha, rel] = line.split(/\s+/);
       const copy = readFileSync(join(dir, 'patches', rel!));
@@ -266,6 +268,8 @@ describe('redaction', () => {
     const code = '             close_token = otel_context.attach(trace.set_span_in_context(close_span))';
     expect(redact(code)).toBe(code);
     expect(redact('auth_token = abcdef123456')).toBe('auth_token = <redacted>');
+    expect(redact("apiKey: 'test-key', apiSecret: 'test-secret'")).toBe("apiKey: 'test-key', apiSecret: 'test-secret'");
+    expect(redact("apiSecret: 'test-9f8e7d6c5b4a'")).toBe("apiSecret: '<redacted>'");
   });
 
   it('leaves the fix patches unchanged (they are copied byte for byte, so they must not need it)', () => {

@@ -64,21 +64,25 @@ async function ruff(gatePy: string, t: Tree, format: boolean): Promise<Judged> {
  * (a .pth file): mypy's `--python-executable` then sees the checked code and its dependencies
  * first and upstream's stub packages after them, as `uv run --group typing` gives upstream.
  */
-async function mypyEnv(uv: string, dest: string, checked: string, gatePy: string): Promise<string> {
+async function mypyEnv(uv: string, dest: string, checked: string, gatePy: string): Promise<{ python: string; sitePackages: string }> {
   const sp = async (py: string) => (await execa(py, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'])).stdout.trim();
   const [checkedSp, gateSp] = [await sp(checked), await sp(gatePy)];
   rmSync(dest, { recursive: true, force: true });
   await execa(uv, ['venv', '-q', '--python', checked, dest]);
   const py = join(dest, 'bin', 'python');
   writeFileSync(join(await sp(py), 'closekit-gates.pth'), `${checkedSp}\n${gateSp}\n`);
-  return py;
+  return { python: py, sitePackages: checkedSp };
 }
 
-async function mypy(gatePy: string, t: Tree, env: string, cacheDir: string): Promise<Judged> {
+async function mypy(gatePy: string, t: Tree, env: { python: string; sitePackages: string }, cacheDir: string): Promise<Judged> {
+  // reached only when the outcome is not cached: start mypy's own cache afresh, so entries of
+  // another tree at the same paths (the patched venv is rebuilt in place) cannot leak in
+  rmSync(cacheDir, { recursive: true, force: true });
   const x = await execGate(
     gatePy,
-    ['-m', 'mypy', '--config-file', '../pyproject.toml', '--cache-dir', cacheDir, '--python-executable', env, '--untyped-calls-exclude=smithy_aws_core', '--platform', 'linux', '-p', 'livekit.agents'],
-    { cwd: join(t.root, 'livekit-agents'), hide: t.hide, timeoutMs: 900_000 },
+    ['-m', 'mypy', '--config-file', '../pyproject.toml', '--cache-dir', cacheDir, '--python-executable', env.python, '--untyped-calls-exclude=smithy_aws_core', '--platform', 'linux', '-p', 'livekit.agents'],
+    // the venv's path differs between unpatched and patched: one label, so findings compare
+    { cwd: join(t.root, 'livekit-agents'), hide: { ...t.hide, [env.sitePackages]: '<site-packages>' }, timeoutMs: 900_000 },
   );
   const findings = x.output.split('\n').filter((l) => l.includes(': error:'));
   return { ...outcome(x, { errors: findings.length, summary: x.exitCode === 0 ? 'no issues' : countSummary(findings.length) }), findings };

@@ -181,7 +181,7 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
   }
   out.push(fence(reproCmd(r), 'sh'));
   out.push('');
-  out.push(`Verdict: **${r.verdict}** (${cell(red, r.reason)}), taken ${fmtMs(r.hangupToVerdictMs)} after the hangup; ${r.openSocketsAfterClose} provider socket(s) open at that point.`);
+  out.push(`Verdict: **${r.verdict}** (${cell(red, r.reason)}), taken ${fmtMs(r.hangupToVerdictMs)} after the hangup (for an agent-initiated close: after its close request); ${r.openSocketsAfterClose} provider socket(s) open at that point.`);
   out.push('');
   const spans = closeSpans(r.timeline).filter((s) => s.start >= 0);
   const never = spans.filter((s) => s.end === null);
@@ -311,7 +311,8 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
   out.push('');
   if (patchedRuns.length) {
     const closed = patchedRuns.filter((r) => r.verdict === 'closed');
-    const ms = closed.map((r) => r.closeMs).filter((x): x is number => x !== null);
+    // the span the fix bounds: close requested → close event (the hangup is not the zero of an agent-initiated close)
+    const ms = closed.map((r) => r.closeRequestMs ?? r.closeMs).filter((x): x is number => x != null);
     const range = ms.length ? `${Math.round(Math.min(...ms))}–${Math.round(Math.max(...ms))} ms` : '-';
     const left = patchedRuns.reduce((n, r) => n + r.openSocketsAfterClose, 0);
     const cand = res.candidates?.[runtime];
@@ -319,7 +320,7 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     const what = foreign ? `With the candidate fix (${esc(red(cand.label))})` : 'With the fix below applied to the same installed package';
     out.push(
       `${what}, **${closed.length} of ${patchedRuns.length}** scenarios close ` +
-        `(close event ${range} after the hangup) and ${left === 0 ? 'no provider socket stays open' : `${left} provider socket(s) still stay open`}.`,
+        `(close event ${range} after the close request) and ${left === 0 ? 'no provider socket stays open' : `${left} provider socket(s) still stay open`}.`,
     );
     out.push('');
     const missed = patchedRuns.filter((r) => !r.matched);

@@ -36,7 +36,8 @@ export function isSecretKey(name: string): boolean {
 }
 
 // Values that are not secrets even under a secret-ish name: counters, booleans, nulls.
-const HARMLESS_VALUE = /^(?:\d+|null|none|true|false|undefined|digest|bearer|basic|<[a-z-]+>|\*+)$/i;
+// Also test fixtures' placeholders (`apiKey: 'test-key'` in upstream's own tests a patch adds to).
+const HARMLESS_VALUE = /^(?:\d+|null|none|true|false|undefined|digest|bearer|basic|<[a-z-]+>|\*+|(?:test|fake|dummy)(?:[-_][a-z]+)*)$/i;
 
 // An identifier path followed by `(`: a function call in source code.
 const CALL_VALUE = /^[A-Za-z_][\w.]*\(/;
