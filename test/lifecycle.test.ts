@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioSchema } from '../ts/scenario/spec.js';
 import { parseWorkerLogLine, supervisorLogEvents } from '../ts/observe/worker-log.js';
-import { describeJobEnd, isUnresponsiveKillLine, jobEndCheck, judgeJobEnd } from '../ts/verdict/lifecycle.js';
+import { describeJobEnd, isUnresponsiveKillLine, jobEndCheck, judgeJobEnd, workerExitCheck } from '../ts/verdict/lifecycle.js';
 import { lifecycleTitle } from '../ts/matrix/index.js';
 import type { TimelineEvent } from '../ts/contract/events.js';
 
@@ -18,7 +18,9 @@ const issues = (o: unknown) => {
 describe('scenario lifecycle block', () => {
   it('accepts a complete shutdown-callback hold and a SIGTERM with explicit timeouts', () => {
     expect(issues({ ...base, lifecycle: { shutdownCallback: { leaves: 'blocked-loop', holdMs: 20000 }, pingTimeoutMs: 5000 }, expect: { ...base.expect, jobEnd } })).toEqual([]);
-    expect(issues({ ...base, lifecycle: { sigterm: { afterCloseRequestMs: 1000 }, drainTimeoutMs: 15000, shutdownProcessTimeoutMs: 3000 } })).toEqual([]);
+    expect(issues({ ...base, lifecycle: { sigterm: { afterCloseRequestMs: 1000 }, drainTimeoutMs: 15000, shutdownProcessTimeoutMs: 3000 }, expect: { ...base.expect, workerExit: { unpatched: 'running', patched: 'exited' } } })).toEqual([]);
+    expect(issues({ ...base, lifecycle: { sigterm: { afterCloseRequestMs: 1000 }, drainTimeoutMs: 15000, shutdownProcessTimeoutMs: 3000 } }).join('\n')).toMatch(/expect.workerExit: lifecycle.sigterm is set/);
+    expect(issues({ ...base, expect: { ...base.expect, workerExit: { unpatched: 'running', patched: 'exited' } } }).join('\n')).toMatch(/set lifecycle.sigterm/);
   });
   it('refuses a hold without a pong timeout, a hold shorter than it, and a hold without expect.jobEnd', () => {
     expect(issues({ ...base, lifecycle: { shutdownCallback: { leaves: 'blocked-loop', holdMs: 20000 } }, expect: { ...base.expect, jobEnd } }).join('\n')).toMatch(/lifecycle.pingTimeoutMs: .*pong timeout/);
@@ -81,6 +83,17 @@ describe('job end', () => {
     expect(isUnresponsiveKillLine('job is unresponsive')).toBe(true);
     expect(isUnresponsiveKillLine('process is unresponsive')).toBe(false);
     expect(isUnresponsiveKillLine('job executor is unresponsive')).toBe(false);
+  });
+});
+
+describe('worker exit after SIGTERM', () => {
+  const w = { afterSigtermMs: 3144, code: 143, signal: null, boundMs: 18000, drainTimeoutMs: 15000, shutdownProcessTimeoutMs: 3000, watchedMs: 28000, socketsOpenAtExit: 0, socketsClosedBeforeExit: 4, socketsTotal: 4 };
+  it('holds exited/running against the measured exit', () => {
+    expect(workerExitCheck('exited', w, true)).toBeNull();
+    expect(workerExitCheck('running', w, true)).toBe('the worker exited 3144 ms after SIGTERM, expected it still running');
+    expect(workerExitCheck('exited', { ...w, afterSigtermMs: null }, true)).toBe('the worker was still running 28000 ms after SIGTERM, expected it to exit');
+    expect(workerExitCheck('running', null, true)).toBe('no SIGTERM was sent (the close was never requested)');
+    expect(workerExitCheck(undefined, null, false)).toBeNull();
   });
 });
 

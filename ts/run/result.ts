@@ -12,7 +12,7 @@ import { readEvents, type TimelineEvent } from '../observe/events.js';
 import { sipLogEvents } from '../observe/sip-log.js';
 import { closeWaitsOn, type Scenario } from '../scenario/spec.js';
 import { judge, matches, parkedIn, verifyChecks } from '../verdict/index.js';
-import { describeJobEnd, jobEndCheck, judgeJobEnd } from '../verdict/lifecycle.js';
+import { describeJobEnd, jobEndCheck, judgeJobEnd, workerExitCheck } from '../verdict/lifecycle.js';
 import { supervisorLogEvents } from '../observe/worker-log.js';
 import type { WorkerExit } from '../contract/results.js';
 import type { RunLayout } from './layout.js';
@@ -120,7 +120,8 @@ function lifecycleChecks(scenario: Scenario, install: RuntimeInstall, jobEnd: Re
   const out: string[] = [];
   const j = jobEndCheck(scenario.expect.jobEnd?.[install.runtime][install.variant], jobEnd);
   if (j) out.push(j);
-  if (scenario.lifecycle?.sigterm && (!workerExit || workerExit.afterSigtermMs === null)) out.push(workerExit ? `the worker did not exit within ${workerExit.watchedMs} ms of SIGTERM` : 'no SIGTERM was sent (the close was never requested)');
+  const w = workerExitCheck(scenario.expect.workerExit?.[install.variant], workerExit, !!scenario.lifecycle?.sigterm);
+  if (w) out.push(w);
   return out;
 }
 

@@ -60,6 +60,9 @@ export type JobHold = (typeof JOB_HOLDS)[number];
 export const JOB_ENDS = ['exited', 'killed', 'alive'] as const;
 export type JobEnd = (typeof JOB_ENDS)[number];
 
+/** The worker after the kit's SIGTERM (seed 001): `exited` within the watch (its bound + 10 s), or still `running`. */
+export const WORKER_EXITS = ['exited', 'running'] as const;
+
 const JobEndByVariant = z.object({ unpatched: z.enum(JOB_ENDS), patched: z.enum(JOB_ENDS) }).strict();
 
 export const LifecycleSchema = z
@@ -150,6 +153,8 @@ export const ScenarioSchema = z
         patched: Verdict,
         /** With `lifecycle.shutdownCallback`: how the job process ends (JOB_ENDS), per runtime and variant. */
         jobEnd: z.object({ js: JobEndByVariant, py: JobEndByVariant }).strict().optional(),
+        /** With `lifecycle.sigterm`: whether the worker exits after SIGTERM within its bound + 10 s (WORKER_EXITS), per variant. */
+        workerExit: z.object({ unpatched: z.enum(WORKER_EXITS), patched: z.enum(WORKER_EXITS) }).strict().optional(),
       })
       .strict(),
   })
@@ -180,10 +185,12 @@ export const ScenarioSchema = z
  * worker's timeouts explicit): reports each problem through `issue(path, message)`.
  */
 function lifecycleIssues(
-  s: { lifecycle?: Lifecycle; expect: { jobEnd?: unknown }; watchdogMs: number },
+  s: { lifecycle?: Lifecycle; expect: { jobEnd?: unknown; workerExit?: unknown }; watchdogMs: number },
   issue: (path: (string | number)[], message: string) => void,
 ): void {
   const l = s.lifecycle;
+  if (s.expect.workerExit && !l?.sigterm) issue(['expect', 'workerExit'], 'expect.workerExit is the worker after the kit\'s SIGTERM; set lifecycle.sigterm, or remove expect.workerExit');
+  if (l?.sigterm && !s.expect.workerExit) issue(['expect', 'workerExit'], 'lifecycle.sigterm is set: say whether the worker must exit, expect.workerExit: { unpatched, patched } (exited | running)');
   if (!l) {
     if (s.expect.jobEnd) issue(['expect', 'jobEnd'], 'expect.jobEnd is how the job process ends after lifecycle.shutdownCallback; there is no lifecycle block (add lifecycle.shutdownCallback, or remove expect.jobEnd)');
     return;

@@ -3,7 +3,7 @@
  * (the workers' events plus the `supervisor.log` lines of the worker log), pure like the verdict.
  */
 import type { TimelineEvent } from '../contract/events.js';
-import type { JobEndResult } from '../contract/results.js';
+import type { JobEndResult, WorkerExit } from '../contract/results.js';
 
 /** A supervisor line that kills an unresponsive job: livekit-agents supervised_proc.py / agents-js supervised_proc.ts. */
 export function isUnresponsiveKillLine(msg: string): boolean {
@@ -59,4 +59,17 @@ export function jobEndCheck(expected: JobEndResult['how'] | undefined, got: JobE
   if (!expected) return null;
   const how = got?.how ?? 'alive';
   return how === expected ? null : `the job process ${how === 'alive' ? 'was still alive' : how}, expected ${expected}`;
+}
+
+/**
+ * The failed check for the worker after SIGTERM (null when it held): `expected` exited /
+ * running against `got` (afterSigtermMs null = still running at the end of the watch);
+ * with `sigtermPlanned` and no WorkerExit, the SIGTERM was never sent (no close request).
+ */
+export function workerExitCheck(expected: 'exited' | 'running' | undefined, got: WorkerExit | null | undefined, sigtermPlanned: boolean): string | null {
+  if (!sigtermPlanned) return null;
+  if (!got) return 'no SIGTERM was sent (the close was never requested)';
+  const how = got.afterSigtermMs === null ? 'running' : 'exited';
+  if (!expected || how === expected) return null;
+  return how === 'running' ? `the worker was still running ${got.watchedMs} ms after SIGTERM, expected it to exit` : `the worker exited ${got.afterSigtermMs} ms after SIGTERM, expected it still running`;
 }
