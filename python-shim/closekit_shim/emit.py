@@ -46,6 +46,7 @@ EVENT_NAMES: tuple[str, ...] = (
     "parked",
     "tool.end_call.start",
     "tool.end_call.returned",
+    "job.hold",
 )
 _KNOWN = frozenset(EVENT_NAMES)
 

@@ -108,6 +108,11 @@ async def entry(ctx: JobContext) -> None:
 
     async def on_shutdown(reason: str) -> None:
         emit("shutdown.callback", {"reason": reason})
+        # seed 002: the callback itself is done; what it leaves behind holds the process
+        if scenario.lifecycle.hold:
+            from .hold import hold_job_process_async
+
+            await hold_job_process_async(scenario.lifecycle.hold, scenario.lifecycle.hold_ms, emit)
 
     ctx.add_shutdown_callback(on_shutdown)
 

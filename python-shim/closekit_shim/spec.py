@@ -19,6 +19,8 @@ CLOSE_TRIGGERS = ("caller-hangup", "agent-tool")
 PROVIDERS = ("inference", "deepgram")
 #: spec.ts ``DEFAULT_CLOSE_TOOL``: the end-call tool's name when ``close.tool`` is omitted.
 DEFAULT_CLOSE_TOOL = "end_call"
+#: spec.ts ``JOB_HOLDS``: what a shutdown callback leaves holding the job process (seed 002).
+JOB_HOLDS = ("blocked-loop", "running-thread")
 
 
 class ScenarioError(ValueError):
@@ -32,6 +34,52 @@ class Wedge:
     where: str
     ignores: str = "cancellation"
     tool: str | None = None
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """spec.ts ``LifecycleSchema``, the fields the Python worker and job act on (ms; None = as shipped)."""
+
+    #: ``shutdownCallback.leaves`` (JOB_HOLDS) and ``shutdownCallback.holdMs``; None: the callback just returns.
+    hold: str | None = None
+    hold_ms: int = 0
+    ping_timeout_ms: int | None = None
+    drain_timeout_ms: int | None = None
+    shutdown_process_timeout_ms: int | None = None
+
+
+def _parse_lifecycle(obj: Any, bad: Any) -> Lifecycle:
+    if obj is None:
+        return Lifecycle()
+    if not isinstance(obj, dict):
+        raise bad("lifecycle", "expected an object")
+
+    def ms(key: str) -> int | None:
+        v = obj.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise bad(f"lifecycle.{key}", f"{v!r} is not a positive integer (ms)")
+        return v
+
+    hold, hold_ms = None, 0
+    cb = obj.get("shutdownCallback")
+    if cb is not None:
+        if not isinstance(cb, dict):
+            raise bad("lifecycle.shutdownCallback", "expected an object")
+        hold = cb.get("leaves")
+        if hold not in JOB_HOLDS:
+            raise bad("lifecycle.shutdownCallback.leaves", f"{hold!r} is not one of {', '.join(JOB_HOLDS)}")
+        hold_ms = cb.get("holdMs")
+        if not isinstance(hold_ms, int) or isinstance(hold_ms, bool) or hold_ms <= 0:
+            raise bad("lifecycle.shutdownCallback.holdMs", f"{hold_ms!r} is not a positive integer (ms)")
+    return Lifecycle(
+        hold=hold,
+        hold_ms=hold_ms,
+        ping_timeout_ms=ms("pingTimeoutMs"),
+        drain_timeout_ms=ms("drainTimeoutMs"),
+        shutdown_process_timeout_ms=ms("shutdownProcessTimeoutMs"),
+    )
 
 
 @dataclass(frozen=True)
@@ -51,6 +99,8 @@ class Scenario:
     providers: str = "inference"
     #: ``prewarmTts``: ``tts.prewarm()`` before the session starts (seed 000).
     prewarm_tts: bool = False
+    #: ``lifecycle``: the worker's bounds and what holds the job process (seeds 001, 002).
+    lifecycle: Lifecycle = field(default_factory=lambda: Lifecycle())
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -122,6 +172,7 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         close_tool_awaits=bool(awaits) if trigger == "agent-tool" else True,
         providers=providers,
         prewarm_tts=prewarm_tts,
+        lifecycle=_parse_lifecycle(obj.get("lifecycle"), bad),
         raw=obj,
     )
 

@@ -37,13 +37,14 @@ export const WORKER_EVENT_NAMES = [
   'parked',
   'tool.end_call.start',
   'tool.end_call.returned',
+  'job.hold',
 ] as const;
 
 /** Emitted by the kit's run itself (runtime `kit`). */
-export const KIT_EVENT_NAMES = ['caller.joined', 'caller.hangup'] as const;
+export const KIT_EVENT_NAMES = ['caller.joined', 'caller.hangup', 'worker.sigterm', 'worker.exit'] as const;
 
 /** Added when the kit builds a run's timeline: the gateway's ledger (runtime `gateway`) and livekit-sip's log lines for the call (runtime `kit`). */
-export const DERIVED_EVENT_NAMES = ['socket.open', 'socket.close', 'sip.log'] as const;
+export const DERIVED_EVENT_NAMES = ['socket.open', 'socket.close', 'sip.log', 'supervisor.log'] as const;
 
 export const EVENT_NAMES = [...WORKER_EVENT_NAMES, ...KIT_EVENT_NAMES, ...DERIVED_EVENT_NAMES] as const;
 
@@ -102,7 +103,22 @@ export interface EventPayloads {
    * `<name>: <message>` (e.g. Python `CancelledError: `). `ms` from the tool's start.
    */
   'tool.end_call.returned': { tool: string; ok: boolean; error: string | null; ms: number; awaited?: boolean };
+  /**
+   * Scenario `lifecycle.shutdownCallback` (seed 002): the job's shutdown callback is about to
+   * hold the job process (`kind` blocked-loop: a synchronous block of the event loop;
+   * running-thread: a thread left running after the callback returns) for `holdMs`.
+   * `construct` names the code; `capture` is what the process was doing as it started
+   * (JS: active resources and the parked tasks, taken in-process because a blocked isolate
+   * answers no signal; Python: every thread's stack and the asyncio tasks).
+   */
+  'job.hold': { kind: string; construct: string; holdMs: number; capture?: Record<string, unknown> };
   'caller.joined': { room: string; kind: string };
+  /** Scenario `lifecycle.sigterm` (seed 001): the kit sent SIGTERM to the worker process (`pid`). */
+  'worker.sigterm': { pid: number; afterCloseRequestMs: number };
+  /** The worker process exited after the kit's SIGTERM: exit code or signal. */
+  'worker.exit': { code: number | null; signal: string | null };
+  /** The worker's own log line about a job process (its supervisor: unresponsive, killing, drain), on the timeline's clock. */
+  'supervisor.log': { level: string; msg: string; pid?: number | null; delayMs?: number | null };
   'caller.hangup': { after: string };
   'socket.open': { id: string; kind: string };
   'socket.close': { id: string; kind: string; code: number | null; by: string | null; errorsSent: number[] };

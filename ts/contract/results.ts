@@ -104,6 +104,50 @@ export interface TimelineEntry {
   data?: Record<string, unknown>;
 }
 
+/**
+ * Seed 002 (scenario `lifecycle.shutdownCallback`): how the job process ended after its
+ * shutdown callbacks. Times in ms, null when the anchor or the end is missing.
+ */
+export interface JobEndResult {
+  /** `exited` on its own (job.exit), `killed` by the worker's supervisor (its unresponsive line), `alive` at the end of the watch. */
+  how: 'exited' | 'killed' | 'alive';
+  /** What held the process (`job.hold.kind`), null when the hold never started. */
+  hold: string | null;
+  /** The job's shutdown callbacks ran (after the hangup). */
+  shutdownCallbackRan: boolean;
+  /** `exited`: the code `job.exit` reported (null when unknown or not exited). */
+  exitCode: number | null;
+  /** The supervisor's own line for the kill, e.g. `process is unresponsive, killing process` (livekit-agents) / `job is unresponsive` (agents-js). */
+  supervisorLine: string | null;
+  /** room gone (the job's `room.disconnected`) → kill or exit. */
+  afterRoomGoneMs: number | null;
+  /** the caller's hangup → kill or exit. */
+  afterHangupMs: number | null;
+  /** the hold's start (`job.hold`) → kill or exit: about the pong timeout when the hold starves the pings. */
+  afterHoldMs: number | null;
+  /** The supervisor's pong timeout the run used (lifecycle.pingTimeoutMs). */
+  pingTimeoutMs: number | null;
+}
+
+/** Seed 001 (scenario `lifecycle.sigterm`): the worker process's exit after the kit's SIGTERM. */
+export interface WorkerExit {
+  /** ms SIGTERM → the worker process exited; null when it did not exit within the watch (`watchedMs`). */
+  afterSigtermMs: number | null;
+  code: number | null;
+  signal: string | null;
+  /** What bounds the exit by the worker's own options: drainTimeoutMs + shutdownProcessTimeoutMs (ms). */
+  boundMs: number;
+  drainTimeoutMs: number;
+  shutdownProcessTimeoutMs: number;
+  /** How long the kit waited for the exit (ms). */
+  watchedMs: number;
+  /** Provider sockets of this worker still open when it exited (ledger read just after; a socket the exit itself dropped counts as closed at the exit). */
+  socketsOpenAtExit: number;
+  /** Sockets that had closed before the exit (closedAt < exit), of all the worker opened. */
+  socketsClosedBeforeExit: number;
+  socketsTotal: number;
+}
+
 /** One scenario × runtime × variant. */
 export interface RunResult {
   scenario: string;
@@ -159,6 +203,10 @@ export interface RunResult {
   phasesMs?: Record<string, number>;
   /** How the worker ran (absent in older results: from the install on the host). */
   worker?: WorkerMode;
+  /** Seed 002: how the job process ended after its shutdown callbacks (scenario lifecycle.shutdownCallback); absent otherwise. */
+  jobEnd?: JobEndResult | null;
+  /** Seed 001: the worker's exit after the kit's SIGTERM (scenario lifecycle.sigterm); null when the scenario sends none. */
+  workerExit?: WorkerExit | null;
 }
 
 export interface Counts {

@@ -39,6 +39,9 @@ export async function entry(ctx: JobContext): Promise<void> {
 
   ctx.addShutdownCallback(async () => {
     emit('shutdown.callback', {});
+    // Seed 002: the callback itself is done; what it leaves behind holds the process.
+    const hold = scenario.lifecycle?.shutdownCallback;
+    if (hold) await (await import('./hold.js')).holdJobProcess(hold, emit);
   });
   // Registered before session.start, so it fires before room_io's own listener requests the close.
   ctx.room.on(RoomEvent.ParticipantDisconnected, (p: any) => {

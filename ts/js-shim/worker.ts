@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { KitError } from '../errors.js';
 import { createEmitter } from './emit.js';
 import { loadRuntime } from './runtime.js';
+import { loadScenario } from './spec.js';
 
 const rt = await loadRuntime();
 const { agents } = rt;
@@ -32,6 +33,25 @@ export default agents.defineAgent({
 /** Port of the worker's HTTP health server; distinct from the Python worker's default 8081. */
 export const JS_WORKER_HTTP_PORT = 8091;
 
+/** The pong timeout agents-js 1.9.0 hard-codes for job processes (ipc/proc_pool.ts `pingTimeout: 60000`), ms. */
+export const SHIPPED_PING_TIMEOUT_MS = 60_000;
+
+/**
+ * Compresses the supervisor's pong timeout to `ms` (scenario `lifecycle.pingTimeoutMs`):
+ * agents-js keeps it in a private field of SupervisedProc (`#opts.pingTimeout`) and arms it
+ * with `setTimeout(kill, 60000)` in ipc/supervised_proc.ts `run()`, refreshed on every
+ * pong. This wraps the worker process's global `setTimeout` so that only a 60000 ms timer
+ * created from supervised_proc gets `ms` instead (`refresh()` keeps the new delay).
+ */
+export function compressPongTimeout(ms: number): void {
+  const orig = globalThis.setTimeout;
+  const wrapped = function (this: unknown, fn: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
+    if (delay === SHIPPED_PING_TIMEOUT_MS && /supervised_proc\.(ts|js)/.test(new Error().stack ?? '')) delay = ms;
+    return orig(fn, delay, ...args);
+  };
+  globalThis.setTimeout = Object.assign(wrapped, orig) as typeof setTimeout;
+}
+
 function main(): void {
   const agentName = process.env.CLOSEKIT_AGENT_NAME;
   if (!agentName) throw new KitError('CLOSEKIT_AGENT_NAME is not set', { fix: 'start the worker through startJsWorker' });
@@ -39,6 +59,9 @@ function main(): void {
     if (!process.env[k]) throw new KitError(`${k} is not set`, { fix: 'start the worker through startJsWorker' });
   }
   const emit = createEmitter(process.env.CLOSEKIT_EVENTS, 'js');
+  // Seeds 001/002: the worker's own bounds, explicit and compressed per scenario.
+  const lifecycle = loadScenario().lifecycle;
+  if (lifecycle?.pingTimeoutMs !== undefined) compressPongTimeout(lifecycle.pingTimeoutMs);
   // cli.runApp builds its own AgentServer; the prototype hook is how we see its
   // 'worker_registered' event (worker.ts AgentServer.run → event.emit('worker_registered')).
   const proto = agents.AgentServer.prototype as any;
@@ -58,7 +81,9 @@ function main(): void {
       numIdleProcesses: 1,
       port: JS_WORKER_HTTP_PORT,
       host: '127.0.0.1',
-      // The kit kills stuck jobs itself; keep upstream's own timeouts as shipped.
+      // As shipped unless the scenario's lifecycle block sets them (seed 001).
+      ...(lifecycle?.drainTimeoutMs !== undefined ? { drainTimeout: lifecycle.drainTimeoutMs } : {}),
+      ...(lifecycle?.shutdownProcessTimeoutMs !== undefined ? { shutdownProcessTimeout: lifecycle.shutdownProcessTimeoutMs } : {}),
     }),
   );
 }

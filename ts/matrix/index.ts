@@ -159,7 +159,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
           task: async (_: unknown, task: { title: string; output: string }) => {
             const r = await runOne({ scenario: s, install: inst, worker: RUNTIMES[inst.runtime], runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
             done.push({ at, r });
-            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms${r.closeRequestMs != null ? ` (${r.closeRequestMs} ms after the close request)` : ''}` : ''}, ${r.openSocketsAfterClose} socket(s) open`;
+            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms${r.closeRequestMs != null ? ` (${r.closeRequestMs} ms after the close request)` : ''}` : ''}, ${r.openSocketsAfterClose} socket(s) open${lifecycleTitle(r)}`;
           },
         };
       }),
@@ -288,3 +288,15 @@ function unsupportedRun(s: Scenario, u: { runtime: Runtime; variant: Variant; ve
   };
 }
 
+/**
+ * The lifecycle part of a run's title (seeds 001/002), '' when none: e.g. `; worker exit
+ * 18412 ms after SIGTERM (code 143, bound 18000 ms, 0 sockets open at exit)` or `; job
+ * process killed 5210 ms after the room was gone`.
+ */
+export function lifecycleTitle(r: Pick<RunResult, 'workerExit' | 'jobEnd'>): string {
+  let out = '';
+  if (r.jobEnd) out += `; job process ${r.jobEnd.how}${r.jobEnd.afterRoomGoneMs !== null ? ` ${r.jobEnd.afterRoomGoneMs} ms after the room was gone` : ''}`;
+  const w = r.workerExit;
+  if (w) out += w.afterSigtermMs === null ? `; worker still running ${w.watchedMs} ms after SIGTERM` : `; worker exit ${w.afterSigtermMs} ms after SIGTERM (${w.signal ?? `code ${w.code}`}, bound ${w.boundMs} ms, ${w.socketsOpenAtExit} socket(s) open at exit)`;
+  return out;
+}

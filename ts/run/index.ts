@@ -20,6 +20,9 @@ import { buildResult } from './result.js';
 import { startRunStack, type RunStack } from './stack.js';
 import { closeHung, hangupAndWatch, leaveAfterVerdict, watchOrphans, type CloseWatch } from './watch.js';
 import { startRunWorker, WorkerStartError, type RunWorker } from './worker.js';
+import { armHoldCapture, armSigterm, watchJobEnd, watchWorkerExit } from './lifecycle.js';
+import type { WorkerExit } from '../contract/results.js';
+import type { WorkerChild } from '../runtimes/worker.js';
 
 export type { RunWorker } from './worker.js';
 
@@ -55,10 +58,14 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   let afterIdle: LedgerSocket[] | null = null;
   let abortReason: string | undefined;
   let unsupportedReason: string | undefined;
+  let workerExit: WorkerExit | null = null;
+  let workerLog: string | undefined;
   try {
     let agentName: string;
+    let workerChild: WorkerChild;
     try {
-      ({ agentName } = await startRunWorker(stack, opts.worker, install, layout, progress));
+      ({ agentName, child: workerChild } = await startRunWorker(stack, opts.worker, install, layout, progress));
+      workerLog = workerChild.logFile;
       phase('worker');
     } catch (e) {
       // The pinned versions start (make test proves it); another release whose worker does
@@ -71,6 +78,10 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     const call = await placeCall(stack, scenario, agentName, layout, progress);
     phase('caller');
     const ledger = { gatewayUrl: stack.gatewayUrl, worker: install.runtime };
+    // Seed 001: SIGTERM to the worker while the close runs (scenario lifecycle.sigterm).
+    const sigterm = armSigterm(scenario, workerChild, layout);
+    // Seed 002: SIGUSR2 to the held job process while the supervisor waits for its pong.
+    const holdCapture = armHoldCapture(scenario, layout).then((m) => m && progress(`${layout.id}: ${m}`));
     watch = await hangupAndWatch({ scenario, call, layout, ...ledger, watchdogMs: opts.watchdogMs ?? scenario.watchdogMs, progress });
     // cue: caller joined -> hangup (the scenario's own setup: the wedge being entered); close: hangup -> verdict
     if (watch.hangupAt !== null) {
@@ -85,6 +96,11 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     phase('parked');
     afterIdle = await watchOrphans({ w: watch, scenario, layout, ...ledger, progress });
     phase('orphans');
+    // Seeds 002 / 001: the job process's end after its shutdown callbacks; the worker's exit after SIGTERM.
+    await watchJobEnd({ scenario, layout, workerLog: workerChild.logFile, wallMinusMonoMs, progress });
+    await holdCapture;
+    workerExit = await watchWorkerExit({ scenario, armed: sigterm, worker: workerChild, layout, gatewayUrl: stack.gatewayUrl, runtime: install.runtime, progress });
+    phase('lifecycle');
   } catch (e) {
     if (e instanceof KitError && e.exitCode === 2 && !unsupportedReason) {
       await stack.teardown();
@@ -95,5 +111,5 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     await stack.teardown();
     phase('teardown');
   }
-  return buildResult({ scenario, install, layout, hostMode: opts.worker.hostMode, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs, phasesMs });
+  return buildResult({ scenario, install, layout, hostMode: opts.worker.hostMode, network: stack.net.mode, watch, abortReason, unsupportedReason, afterIdle, wallMinusMonoMs, phasesMs, workerExit, workerLog });
 }

@@ -12,6 +12,9 @@ import { readEvents, type TimelineEvent } from '../observe/events.js';
 import { sipLogEvents } from '../observe/sip-log.js';
 import { closeWaitsOn, expectedVerdict, type Scenario } from '../scenario/spec.js';
 import { judge, matches, parkedIn, verifyChecks } from '../verdict/index.js';
+import { describeJobEnd, jobEndCheck, judgeJobEnd, workerExitCheck } from '../verdict/lifecycle.js';
+import { supervisorLogEvents } from '../observe/worker-log.js';
+import type { WorkerExit } from '../contract/results.js';
 import type { RunLayout } from './layout.js';
 import { PARKED_CAPTURE_MS } from './parked.js';
 import type { CloseWatch } from './watch.js';
@@ -36,6 +39,10 @@ export interface ResultInput {
   hostMode: 'venv' | 'npm';
   /** `Date.now() - monotonicMs()` at the start, so wall-clock log lines (livekit-sip) join the timeline. */
   wallMinusMonoMs: number;
+  /** Seed 001: the worker's exit after the kit's SIGTERM (run/lifecycle.ts watchWorkerExit). */
+  workerExit?: WorkerExit | null;
+  /** The worker's log (its supervisor's lines go on the timeline for a lifecycle scenario). */
+  workerLog?: string;
 }
 
 /** Builds the RunResult and writes it as `<run>/result.json`. */
@@ -53,12 +60,16 @@ export function buildResult(i: ResultInput): RunResult {
   const idleErrors = finalSockets.reduce((n, s) => n + s.errorsSent.filter((c) => c === 2007).length, 0);
   const sttErrors = events.filter((e) => e.ev === 'stt.error' && (hangupAt === null || e.t >= hangupAt));
   const { sipCall, sipEvents } = sipEvidence(scenario, layout, events, hangupAt, i.wallMinusMonoMs);
-  const timeline = [...events, ...socketEvents(finalSockets), ...sipEvents].sort((a, b) => a.t - b.t);
+  // Seeds 001/002: the worker's supervisor lines (unresponsive, killing, drain) on the same clock.
+  const supEvents = scenario.lifecycle && i.workerLog ? supervisorLogEvents(i.workerLog, i.wallMinusMonoMs) : [];
+  const timeline = [...events, ...socketEvents(finalSockets), ...sipEvents, ...supEvents].sort((a, b) => a.t - b.t);
+  const jobEnd = scenario.lifecycle?.shutdownCallback ? judgeJobEnd(timeline, hangupAt, scenario.lifecycle.pingTimeoutMs ?? null) : undefined;
   // agent-tool: nothing ends the job before the caller leaves (after the verdict), so the
   // callbacks are looked for up to the end of leaveAfterVerdict's wait.
   const shutdownUntil = watch?.jobEndWatchedUntil ?? verdictAt;
   const shutdownCallbackRan = hangupAt !== null && (shutdownUntil === null ? events : events.filter((e) => e.t <= shutdownUntil)).some((e) => e.ev === 'shutdown.callback' && e.t >= hangupAt);
-  const failedChecks = verifyChecks({ variant: install.variant, wedgeWhere: closeWaitsOn(scenario), verdict: v.verdict, closeMs: v.closeMs, closeRequestMs: v.closeRequestMs ?? null, shutdownCallbackRan, boundMs: FORCED_CLOSE_BOUND_MS });
+  const failedChecks = lifecycleChecks(scenario, install, jobEnd, i.workerExit);
+  failedChecks.unshift(...verifyChecks({ variant: install.variant, wedgeWhere: closeWaitsOn(scenario), verdict: v.verdict, closeMs: v.closeMs, closeRequestMs: v.closeRequestMs ?? null, shutdownCallbackRan, boundMs: FORCED_CLOSE_BOUND_MS }));
   const expected = expectedVerdict(scenario, install.runtime, install.variant);
   const hung = v.verdict === 'hang';
   const result: RunResult = {
@@ -71,7 +82,11 @@ export function buildResult(i: ResultInput): RunResult {
     verdict: v.verdict,
     expected,
     matched: matches(v.verdict, expected, failedChecks),
-    reason: (failedChecks.length ? `${v.reason}; but ${failedChecks.join('; ')}` : v.reason) + (watch?.hangupError ? ` (the caller's hangup reported: ${watch.hangupError})` : ''),
+    reason:
+      (failedChecks.length ? `${v.reason}; but ${failedChecks.join('; ')}` : v.reason) +
+      (jobEnd ? `; ${describeJobEnd(jobEnd)}` : '') +
+      (i.workerExit ? `; ${describeWorkerExit(i.workerExit)}` : '') +
+      (watch?.hangupError ? ` (the caller's hangup reported: ${watch.hangupError})` : ''),
     shutdownCallbackRan,
     failedChecks,
     closeMs: v.closeMs,
@@ -93,9 +108,28 @@ export function buildResult(i: ResultInput): RunResult {
     ...(install.notes?.length ? { installNotes: install.notes } : {}),
     ...(i.phasesMs ? { phasesMs: i.phasesMs } : {}),
     worker: install.container ? { mode: 'container', image: install.container.image, imageId: install.container.imageId } : { mode: i.hostMode },
+    ...(jobEnd ? { jobEnd } : {}),
+    workerExit: i.workerExit ?? null,
   };
   writeFileSync(join(layout.dir, 'result.json'), JSON.stringify(result, null, 2));
   return result;
+}
+
+/** The lifecycle checks a run failed: the job end against `expect.jobEnd`; a SIGTERM'd worker that never exited. */
+function lifecycleChecks(scenario: Scenario, install: RuntimeInstall, jobEnd: ReturnType<typeof judgeJobEnd> | undefined, workerExit: WorkerExit | null | undefined): string[] {
+  const out: string[] = [];
+  const j = jobEndCheck(scenario.expect.jobEnd?.[install.runtime][install.variant], jobEnd);
+  if (j) out.push(j);
+  const w = workerExitCheck(scenario.expect.workerExit?.[install.variant], workerExit, !!scenario.lifecycle?.sigterm);
+  if (w) out.push(w);
+  return out;
+}
+
+/** The worker's exit in words, e.g. `the worker exited 18412 ms after SIGTERM (code 143; its bound drain 15000 + shutdown process 3000 ms), 0 of 3 sockets open at its exit`. */
+export function describeWorkerExit(w: WorkerExit): string {
+  const bound = `its bound drain ${w.drainTimeoutMs} + shutdown process ${w.shutdownProcessTimeoutMs} ms`;
+  if (w.afterSigtermMs === null) return `the worker had not exited ${w.watchedMs} ms after SIGTERM (${bound})`;
+  return `the worker exited ${w.afterSigtermMs} ms after SIGTERM (${w.signal ? `signal ${w.signal}` : `code ${w.code}`}; ${bound}); ${w.socketsClosedBeforeExit} of ${w.socketsTotal} provider sockets closed before the exit, ${w.socketsOpenAtExit} open just after it`;
 }
 
 /** The ledger's sockets as `socket.open`/`socket.close` timeline events (runtime `gateway`). */

@@ -18,6 +18,8 @@ export interface WorkerChild {
   logFile: string;
   exited: Promise<number | null>;
   done: boolean;
+  /** The signal that ended it, once `exited` resolved (null: it exited with a code); absent where the spawner does not know. */
+  exitSignal?: string | null;
 }
 
 export interface WorkerSpawner {

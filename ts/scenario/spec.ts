@@ -51,6 +51,48 @@ export const WedgeSchema = z
     if (w.where === 'tool' && !w.tool) ctx.addIssue({ code: 'custom', path: ['tool'], message: 'wedge.where is "tool", so wedge.tool must name the function tool' });
   });
 
+/**
+ * What the job's shutdown callback leaves holding the job process (seed 002):
+ *  - `blocked-loop`: the callback blocks its event loop synchronously for `holdMs`
+ *    (livekit-agents `time.sleep`, agents-js a busy loop), so no pong answers a ping;
+ *  - `running-thread`: the callback starts a thread that runs `holdMs` and returns at once
+ *    (livekit-agents a non-daemon `threading.Thread`, agents-js a `worker_threads.Worker`).
+ */
+export const JOB_HOLDS = ['blocked-loop', 'running-thread'] as const;
+export type JobHold = (typeof JOB_HOLDS)[number];
+/**
+ * How the job process ended after its shutdown callbacks (RunResult.jobEnd.how): `exited` on
+ * its own, `killed` by the worker's supervisor (pong timeout: "process is unresponsive,
+ * killing process" / agents-js "job is unresponsive"), `alive` still running at the end of the watch.
+ */
+export const JOB_ENDS = ['exited', 'killed', 'alive'] as const;
+export type JobEnd = (typeof JOB_ENDS)[number];
+
+/** The worker after the kit's SIGTERM (seed 001): `exited` within the watch (its bound + 10 s), or still `running`. */
+export const WORKER_EXITS = ['exited', 'running'] as const;
+
+const JobEndByVariant = z.object({ unpatched: z.enum(JOB_ENDS), patched: z.enum(JOB_ENDS) }).strict();
+
+export const LifecycleSchema = z
+  .object({
+    /** Seed 002: what the job's shutdown callback leaves holding the process (JOB_HOLDS), for `holdMs` (ms). */
+    shutdownCallback: z.object({ leaves: z.enum(JOB_HOLDS), holdMs: z.number().int().positive() }).strict().optional(),
+    /**
+     * The supervisor's pong timeout (ms): both runtimes hard-code 60 s (agents-js
+     * ipc/proc_pool.ts `pingTimeout: 60000`, livekit-agents ipc/proc_pool.py `ping_timeout=60`);
+     * the worker shims compress it to this. The ping interval stays as shipped (2.5 s).
+     */
+    pingTimeoutMs: z.number().int().positive().optional(),
+    /** Seed 001: the kit sends SIGTERM to the worker process this long (ms) after the close request, as a rollout does. */
+    sigterm: z.object({ afterCloseRequestMs: z.number().int().nonnegative() }).strict().optional(),
+    /** The worker's drain bound (ms): Python `drain_timeout` (s, default 3600), agents-js `drainTimeout` (default 1 h). */
+    drainTimeoutMs: z.number().int().positive().optional(),
+    /** The worker's per-process shutdown bound (ms): Python `shutdown_process_timeout` (default 10 s), agents-js `shutdownProcessTimeout` (default 60 s). */
+    shutdownProcessTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+export type Lifecycle = z.infer<typeof LifecycleSchema>;
+
 export const ScenarioSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes'),
@@ -120,6 +162,8 @@ export const ScenarioSchema = z
       .default({}),
     /** A close not finished this long (ms) after hangup is a hang. */
     watchdogMs: z.number().int().positive().default(8_000),
+    /** The job process's and worker's end (seeds 001, 002); absent: as shipped, not watched. */
+    lifecycle: LifecycleSchema.optional(),
     expect: z
       .object({
         unpatched: Verdict,
@@ -130,12 +174,17 @@ export const ScenarioSchema = z
          * runtime. Read through `expectedVerdict`.
          */
         runtimes: z.record(z.enum(RUNTIME_IDS), z.object({ unpatched: Verdict, patched: Verdict }).partial().strict()).optional(),
+        /** With `lifecycle.shutdownCallback`: how the job process ends (JOB_ENDS), per runtime and variant. */
+        jobEnd: z.object({ js: JobEndByVariant, py: JobEndByVariant }).strict().optional(),
+        /** With `lifecycle.sigterm`: whether the worker exits after SIGTERM within its bound + 10 s (WORKER_EXITS), per variant. */
+        workerExit: z.object({ unpatched: z.enum(WORKER_EXITS), patched: z.enum(WORKER_EXITS) }).strict().optional(),
       })
       .strict(),
   })
   .strict()
   .superRefine((s, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    lifecycleIssues(s, issue);
     if (s.close.trigger !== 'agent-tool') {
       for (const k of ['tool', 'toolAwaitsClose'] as const) {
         if (s.close[k] !== undefined) issue(['close', k], `close.${k} is about the end-call tool of close.trigger "agent-tool"; close.trigger is "${s.close.trigger}" (set close.trigger: agent-tool, or remove close.${k})`);
@@ -153,6 +202,33 @@ export const ScenarioSchema = z
       issue(['wedge', 'tool'], `wedge.tool "${tool}" is also close.tool: the end-call tool cannot be the wedged tool (name them apart)`);
     }
   });
+
+/**
+ * The lifecycle block's cross-field rules (a scenario must say what it measures, with the
+ * worker's timeouts explicit): reports each problem through `issue(path, message)`.
+ */
+function lifecycleIssues(
+  s: { lifecycle?: Lifecycle; expect: { jobEnd?: unknown; workerExit?: unknown }; watchdogMs: number },
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  const l = s.lifecycle;
+  if (s.expect.workerExit && !l?.sigterm) issue(['expect', 'workerExit'], 'expect.workerExit is the worker after the kit\'s SIGTERM; set lifecycle.sigterm, or remove expect.workerExit');
+  if (l?.sigterm && !s.expect.workerExit) issue(['expect', 'workerExit'], 'lifecycle.sigterm is set: say whether the worker must exit, expect.workerExit: { unpatched, patched } (exited | running)');
+  if (!l) {
+    if (s.expect.jobEnd) issue(['expect', 'jobEnd'], 'expect.jobEnd is how the job process ends after lifecycle.shutdownCallback; there is no lifecycle block (add lifecycle.shutdownCallback, or remove expect.jobEnd)');
+    return;
+  }
+  if (l.shutdownCallback) {
+    if (l.pingTimeoutMs === undefined) issue(['lifecycle', 'pingTimeoutMs'], 'lifecycle.shutdownCallback needs lifecycle.pingTimeoutMs: the supervisor kills an unresponsive job only after its pong timeout (60 s as shipped); set it compressed, e.g. 5000');
+    else if (l.shutdownCallback.holdMs <= l.pingTimeoutMs) issue(['lifecycle', 'shutdownCallback', 'holdMs'], `holdMs ${l.shutdownCallback.holdMs} must exceed lifecycle.pingTimeoutMs ${l.pingTimeoutMs}, or the hold ends before the supervisor could notice it`);
+    if (!s.expect.jobEnd) issue(['expect', 'jobEnd'], 'lifecycle.shutdownCallback is set: say how the job process must end, expect.jobEnd: { js: { unpatched, patched }, py: { unpatched, patched } } (exited | killed | alive)');
+  } else if (s.expect.jobEnd) issue(['expect', 'jobEnd'], 'expect.jobEnd needs lifecycle.shutdownCallback (what holds the job process)');
+  if (l.sigterm) {
+    for (const k of ['drainTimeoutMs', 'shutdownProcessTimeoutMs'] as const) {
+      if (l[k] === undefined) issue(['lifecycle', k], `lifecycle.sigterm needs lifecycle.${k} explicit (compressed): the worker's exit after SIGTERM is measured against it`);
+    }
+  }
+}
 
 /** The close request of a scenario, in the run's terms. */
 export type HangupPlan =

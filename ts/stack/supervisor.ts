@@ -38,6 +38,8 @@ export interface Child {
   /** The execa subprocess (stdin is writable when spawned with stdin 'pipe'). */
   proc: ResultPromise;
   logFile: string;
+  /** The signal that ended it (e.g. `SIGKILL`), once `exited` resolved; null when it exited with a code. */
+  exitSignal?: string | null;
   /** Resolves with the exit code, or null when a signal ended it. Never rejects. */
   exited: Promise<number | null>;
   /** True once `exited` has resolved. */
@@ -122,7 +124,10 @@ export class Supervisor {
       done: false,
       repeatSignalAfterMs: opts.repeatSignalAfterMs,
       exited: proc.then(
-        (r) => (r.exitCode ?? null),
+        (r) => {
+          child.exitSignal = (r as { signal?: string }).signal ?? null;
+          return r.exitCode ?? null;
+        },
         () => null,
       ).then((code) => {
         child.done = true;
