@@ -128,9 +128,9 @@ describe('building a candidate', () => {
 
   it('js, a patch that does not apply: exit 2 naming the hunk, no candidate dir', async () => {
     const d = tmp();
-    // A context line of the first hunk that the release does not have.
+    // A context line of the first source hunk (agents/src/: what the install takes) that the release does not have.
     const text = readFileSync(OUR_JS_PATCH, 'utf8');
-    const at = text.indexOf('\n@@ ');
+    const at = text.indexOf('\n@@ ', text.indexOf('diff --git a/agents/src/'));
     const ctx = text.indexOf('\n ', at + 1);
     const eol = text.indexOf('\n', ctx + 1);
     writeFileSync(join(d, 'bad.patch'), `${text.slice(0, ctx)}\n this context line is not in the release${text.slice(eol)}`);

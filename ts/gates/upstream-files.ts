@@ -53,6 +53,8 @@ export async function upstreamGitDir(pin: UpstreamPin): Promise<string> {
   });
 }
 
+const inFlight = new Map<string, Promise<string>>();
+
 /**
  * Copies `paths` of `pin.repo` at `pin.commit` into `.kit/upstream/<slug>@<commit12>/` (once;
  * a marker lists what is there, so asking for more paths later adds them).
@@ -63,12 +65,25 @@ export async function upstreamGitDir(pin: UpstreamPin): Promise<string> {
  *   written then: files are staged in a scratch folder and moved in together).
  */
 export async function upstreamFiles(pin: UpstreamPin, paths: readonly string[]): Promise<string> {
+  // one copy at a time per commit in this process: two callers asking at once share a stage
+  const key = `${pin.repo}@${pin.commit}`;
+  const prev = inFlight.get(key) ?? Promise.resolve('');
+  const next = prev.catch(() => '').then(() => copyUpstreamFiles(pin, paths));
+  inFlight.set(key, next);
+  try {
+    return await next;
+  } finally {
+    if (inFlight.get(key) === next) inFlight.delete(key);
+  }
+}
+
+async function copyUpstreamFiles(pin: UpstreamPin, paths: readonly string[]): Promise<string> {
   const dir = join(KIT_DIR, 'upstream', `${pin.repo.replace('/', '+')}@${pin.commit.slice(0, 12)}`);
   const have: string[] = existsSync(join(dir, MARKER)) ? JSON.parse(readFileSync(join(dir, MARKER), 'utf8')).files : [];
   const missing = paths.filter((p) => !have.includes(p));
   if (missing.length === 0) return dir;
   const gitDir = await upstreamGitDir(pin);
-  const stage = `${dir}.tmp-${process.pid}`;
+  const stage = `${dir}.tmp-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   rmSync(stage, { recursive: true, force: true });
   try {
     for (const p of missing) {
@@ -80,7 +95,8 @@ export async function upstreamFiles(pin: UpstreamPin, paths: readonly string[]):
     mkdirSync(dir, { recursive: true });
     for (const p of missing) {
       mkdirSync(dirname(join(dir, p)), { recursive: true });
-      renameSync(join(stage, p), join(dir, p));
+      // another process may have put the same file there: the content is the commit's either way
+      if (!existsSync(join(dir, p))) renameSync(join(stage, p), join(dir, p));
     }
     writeFileSync(join(dir, MARKER), JSON.stringify({ repo: pin.repo, commit: pin.commit, files: [...have, ...missing].sort() }, null, 2) + '\n');
     return dir;
