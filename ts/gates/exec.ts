@@ -38,6 +38,14 @@ export function tailOutput(text: string): string {
   return `…${cut.slice(cut.indexOf('\n') + 1)}`;
 }
 
+/** A gate outcome with the tool's finding lines, kept while the two trees are compared. */
+export type Judged = GateOutcome & { findings?: string[] };
+
+/** The outcome as results.json keeps it: the finding lines dropped (the output tail has them). */
+export function withoutFindings({ findings: _f, ...g }: Judged): GateOutcome {
+  return g;
+}
+
 /** Outcome from an exit code: pass iff 0, with counts the caller parsed from the output. */
 export function outcome(x: GateExec, counts: { errors?: number; warnings?: number; summary: string }): GateOutcome {
   return { status: x.exitCode === 0 ? 'pass' : 'fail', summary: counts.summary, errors: counts.errors, warnings: counts.warnings, output: tailOutput(x.output), ms: x.ms };
@@ -79,7 +87,7 @@ export function newFindings(unpatched: string[], patched: string[]): string[] {
  * The patched outcome judged against the release: red only for findings the patch adds. A
  * release finding the patch leaves alone keeps the cell green, with the count said.
  */
-export function judgeAgainstRelease(u: GateOutcome & { findings?: string[] }, p: GateOutcome & { findings?: string[] }): GateOutcome {
+export function judgeAgainstRelease(u: Judged, p: Judged): GateOutcome {
   if (p.status !== 'fail' || !u.findings || !p.findings || p.findings.length === 0) return p;
   const added = newFindings(u.findings, p.findings);
   if (added.length > 0) return { ...p, summary: `${p.summary}; ${added.length} new: ${added.slice(0, 3).join(' | ')}${added.length > 3 ? ' ...' : ''}`, output: tailOutput(added.join('\n')) };
@@ -109,7 +117,7 @@ export function treeChecksum(root: string, dirs: string[], extra: unknown): stri
  * `fn()`'s result, cached as JSON in `<dir>/<key>.json` (written whole, via rename). A cached
  * outcome is marked in its summary, so the table says it was not re-run.
  */
-export async function cachedOutcomes<T extends Record<string, GateOutcome & { findings?: string[] }>>(dir: string, key: string, fn: () => Promise<T>): Promise<T> {
+export async function cachedOutcomes<T extends Record<string, Judged>>(dir: string, key: string, fn: () => Promise<T>): Promise<T> {
   const file = join(dir, `${key}.json`);
   if (existsSync(file)) {
     const hit = JSON.parse(readFileSync(file, 'utf8')) as T;

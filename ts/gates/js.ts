@@ -26,7 +26,7 @@ import { dirname, join } from 'node:path';
 import { GATE_TOOLS, KIT_DIR, UPSTREAM_COMMITS } from '../config.js';
 import type { Candidate, GateOutcome, GateRow } from '../contract/results.js';
 import { applyPatchesAtomic } from '../patch/apply.js';
-import { cachedOutcomes, countSummary, execGate, judgeAgainstRelease, newFindings, outcome, tailOutput, treeChecksum, unsupported, type GateExec } from './exec.js';
+import { cachedOutcomes, withoutFindings, type Judged, countSummary, execGate, judgeAgainstRelease, newFindings, outcome, tailOutput, treeChecksum, unsupported, type GateExec } from './exec.js';
 import { ensureJsGateTools } from './tools.js';
 import { upstreamFiles } from './upstream-files.js';
 
@@ -78,8 +78,6 @@ function layTree(dest: string, o: { configs: string; agentsRoot: string; tools: 
 
 const bin = (t: Tree, name: string) => join(t.root, 'node_modules', '.bin', name);
 
-type Judged = GateOutcome & { findings?: string[] };
-const strip = ({ findings: _f, ...g }: Judged): GateOutcome => g;
 
 async function tsc(t: Tree): Promise<Judged> {
   const build = await execGate(bin(t, 'tsc'), ['--declaration', '--emitDeclarationOnly'], { cwd: t.agents, hide: t.hide });
@@ -198,9 +196,9 @@ export async function jsGates(o: JsGateInput): Promise<GateRow[]> {
   const pTscJ = judgeAgainstRelease(uTsc, pTsc);
 
   return [
-    { runtime: 'js', gate: 'tsc', command: 'pnpm build:types && pnpm typecheck (agents/)', unpatched: strip(uTsc), patched: strip(pTscJ) },
-    { runtime: 'js', gate: 'eslint', command: 'pnpm lint (agents/: eslint -f unix "src/**/*.ts")', unpatched: strip(uLint), patched: strip(pLint) },
-    { runtime: 'js', gate: 'prettier --check', command: 'prettier --check "agents/src/**/*.{ts,tsx,md,json}"', unpatched: strip(uFmt), patched: strip(pFmt) },
+    { runtime: 'js', gate: 'tsc', command: 'pnpm build:types && pnpm typecheck (agents/)', unpatched: withoutFindings(uTsc), patched: withoutFindings(pTscJ) },
+    { runtime: 'js', gate: 'eslint', command: 'pnpm lint (agents/: eslint -f unix "src/**/*.ts")', unpatched: withoutFindings(uLint), patched: withoutFindings(pLint) },
+    { runtime: 'js', gate: 'prettier --check', command: 'prettier --check "agents/src/**/*.{ts,tsx,md,json}"', unpatched: withoutFindings(uFmt), patched: withoutFindings(pFmt) },
     { runtime: 'js', gate: 'api-extractor', command: 'pnpm api:check (agents/)', unpatched: uApi, patched: pApi },
   ];
 }

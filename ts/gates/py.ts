@@ -21,7 +21,7 @@ import type { GateOutcome, GateRow } from '../contract/results.js';
 import { KitError } from '../errors.js';
 import { applyPatchesAtomic } from '../patch/apply.js';
 import { ensureUv, findBasePython } from '../runtimes/py/install.js';
-import { cachedOutcomes, countSummary, execGate, judgeAgainstRelease, outcome, treeChecksum } from './exec.js';
+import { cachedOutcomes, withoutFindings, type Judged, countSummary, execGate, judgeAgainstRelease, outcome, treeChecksum } from './exec.js';
 import { ensurePyGateTools } from './tools.js';
 import { upstreamFiles } from './upstream-files.js';
 
@@ -45,8 +45,6 @@ function layTree(dest: string, pkg: string, configs: string): Tree {
   return { root: dest, hide: { [dest]: '.', [KIT_DIR]: '<.kit>' } };
 }
 
-type Judged = GateOutcome & { findings?: string[] };
-const strip = ({ findings: _f, ...g }: Judged): GateOutcome => g;
 
 async function ruff(gatePy: string, t: Tree, format: boolean): Promise<Judged> {
   const args = format ? ['-m', 'ruff', 'format', '--check', '--no-cache', '.'] : ['-m', 'ruff', 'check', '--no-cache', '--output-format', 'concise', '.'];
@@ -120,7 +118,7 @@ export async function pyGates(o: PyGateInput): Promise<GateRow[]> {
     if (tests.length) await applyPatchesAtomic({ patches: tests, targetDir: pt.root, strip: 1, include: 'tests/' });
   }
   log('gates (livekit-agents): ruff check, ruff format --check, mypy (unpatched, patched)');
-  const row = (gate: string, command: string, u: Judged, p: Judged): GateRow => ({ runtime: 'py', gate, command, unpatched: strip(u), patched: strip(judgeAgainstRelease(u, p)) });
+  const row = (gate: string, command: string, u: Judged, p: Judged): GateRow => ({ runtime: 'py', gate, command, unpatched: withoutFindings(u), patched: withoutFindings(judgeAgainstRelease(u, p)) });
   // cached per tree checksum (.kit/gates/py/cache/): an unchanged release or patch is not re-checked
   const check = (t: Tree, python: string, variant: string) =>
     cachedOutcomes(join(dir, 'cache'), `${variant}-${treeChecksum(t.root, ['livekit-agents', 'tests'], { tools: GATE_TOOLS.py, configs: UPSTREAM_COMMITS.agentsPy.commit, pydantic: u.pydantic, python })}`, async () => ({
