@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { GateRow, RunResult } from '../ts/contract/results.js';
+import { CLOSE_WAITS_ON_REQUESTER, type GateRow, type RunResult } from '../ts/contract/results.js';
 import { gateProblems } from '../ts/gates/index.js';
 import { judgeAgainstRelease, newFindings } from '../ts/gates/exec.js';
-import { BOUND_SLACK_MS, applyCrossRuntimeChecks, verifyChecks } from '../ts/verdict/checks.js';
+import { BOUND_SLACK_MS, applyCrossRuntimeChecks, forceStopAtMs, verifyChecks } from '../ts/verdict/checks.js';
 import { judge } from '../ts/verdict/index.js';
 
 const base = { variant: 'patched' as const, wedgeWhere: 'on_exit', verdict: 'closed' as const, closeMs: 3200, shutdownCallbackRan: true, boundMs: 5000 };
@@ -23,6 +23,15 @@ describe('the bound, measured close requested → close event', () => {
     expect(verifyChecks({ ...base, closeRequestMs: null })[0]).toMatch(/no close request/);
   });
 
+  it('a close only its requester holds up must end before the force-stop point, not merely within the bound', () => {
+    const requester = { ...base, wedgeWhere: CLOSE_WAITS_ON_REQUESTER };
+    expect(forceStopAtMs(5000)).toBe(3000);
+    expect(verifyChecks({ ...requester, closeRequestMs: 2999 })).toEqual([]);
+    expect(verifyChecks({ ...requester, closeRequestMs: 3000 })[0]).toMatch(/waited for the tool that requested it/);
+    // the other wedges may use the whole bound
+    expect(verifyChecks({ ...base, closeRequestMs: 3000 })).toEqual([]);
+  });
+
   it('marks both runtimes when their patched closes are more than 500 ms apart, and only then', () => {
     const run = (runtime: 'js' | 'py', ms: number, scenario = 's'): RunResult => ({ scenario, runtime, variant: 'patched', verdict: 'closed', closeRequestMs: ms, failedChecks: [], matched: true, reason: 'closed' }) as unknown as RunResult;
     const near = [run('js', 3000), run('py', 3450)];
@@ -32,6 +41,10 @@ describe('the bound, measured close requested → close event', () => {
     applyCrossRuntimeChecks(far, (s) => (s === 'control' ? 'none' : 'on_exit'));
     expect(far.map((r) => r.matched)).toEqual([false, false, true, true]);
     expect(far[0]!.failedChecks[0]).toMatch(/2100 ms apart/);
+    // a requester-only close is not cut, so it is not compared across runtimes
+    const selfWait = [run('js', 500), run('py', 2100)];
+    applyCrossRuntimeChecks(selfWait, () => CLOSE_WAITS_ON_REQUESTER);
+    expect(selfWait.every((r) => r.matched)).toBe(true);
   });
 });
 

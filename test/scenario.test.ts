@@ -68,7 +68,7 @@ describe('close.trigger agent-tool', () => {
   it('is in the catalog: the wedge, its control and the end-call tool waiting on itself', () => {
     const byName = new Map(loadScenarios().map((s) => [s.name, s]));
     const wedge = byName.get('end-call-tool-on-exit-wedge')!;
-    expect(wedge.close).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true, closeOnDisconnect: true });
+    expect(wedge.close).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true, toolDoes: 'close', closeOnDisconnect: true });
     expect(wedge.seeds).toEqual(['000', '002']);
     expect(wedge.expect).toEqual({ unpatched: 'hang', patched: 'closed' });
     const clean = byName.get('end-call-tool-clean')!;
@@ -83,7 +83,7 @@ describe('close.trigger agent-tool', () => {
     expect(s.close.tool).toBe('end_call');
     expect(s.close.toolAwaitsClose).toBe(true);
     expect(s.caller.hangupAfter).toBeUndefined();
-    expect(hangupPlan(s)).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true });
+    expect(hangupPlan(s)).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true, toolDoes: 'close' });
     expect(closeWaitsOn(s)).toBe('on_exit');
     // the job process re-parses the JSON the kit wrote: the parsed form must parse again, unchanged
     expect(ScenarioSchema.parse(JSON.parse(JSON.stringify(s)))).toEqual(s);
@@ -112,9 +112,45 @@ describe('close.trigger agent-tool', () => {
     expect(messages({ ...base, close: { trigger: 'robot' } })[0]).toMatch(/^close\.trigger: /);
   });
 
+  it('takes delete-room (awaited) and shutdown-job (nothing to await, so not awaited by default, and refused awaited)', () => {
+    const del = ScenarioSchema.parse({ ...base, close: { trigger: 'agent-tool', toolDoes: 'delete-room' } });
+    expect(hangupPlan(del)).toEqual({ trigger: 'agent-tool', tool: 'end_call', toolAwaitsClose: true, toolDoes: 'delete-room' });
+    // only a close the tool awaits is a close that waits on its requester
+    expect(closeWaitsOn({ ...del, wedge: { ...del.wedge, where: 'none' } })).toBe('none');
+    const shut = ScenarioSchema.parse({ ...base, close: { trigger: 'agent-tool', toolDoes: 'shutdown-job' } });
+    expect(shut.close.toolAwaitsClose).toBe(false);
+    expect(messages({ ...base, close: { trigger: 'agent-tool', toolDoes: 'shutdown-job', toolAwaitsClose: true } })).toEqual([expect.stringMatching(/^close\.toolAwaitsClose: .*shutdown-job/)]);
+    expect(messages({ ...base, close: { toolDoes: 'delete-room' } })).toEqual([expect.stringMatching(/^close\.toolDoes: /)]);
+    expect(messages({ ...base, close: { trigger: 'agent-tool', toolDoes: 'hang-up' } })[0]).toMatch(/^close\.toolDoes: /);
+    const byName = new Map(loadScenarios().map((x) => [x.name, x]));
+    expect(hangupPlan(byName.get('end-call-delete-room-on-exit-wedge')!)).toMatchObject({ toolDoes: 'delete-room' });
+    expect(hangupPlan(byName.get('end-call-shutdown-job-on-exit-wedge')!)).toMatchObject({ toolDoes: 'shutdown-job', toolAwaitsClose: false });
+  });
+
   it('names the file and the field when a YAML file gets it wrong', () => {
     const f = tmpScenario('bad-trigger', 'name: bad-trigger\ndescription: x\ncaller: { hangupAfter: agent.entered }\ngateway: { llm: [{ toolCall: { name: end_call, arguments: {} } }] }\nwedge: { where: none }\nclose: { trigger: agent-tool }\nexpect: { unpatched: closed, patched: closed }\n');
     expect(() => loadScenarioFile(f)).toThrow(new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: caller\\.hangupAfter: `));
+  });
+});
+
+describe('expect.uncured', () => {
+  const base = { name: 'u', description: 'x', wedge: { where: 'none' } };
+  const messages = (input: unknown) => {
+    const r = ScenarioSchema.safeParse(input);
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  };
+
+  it('is required when a patched verdict is hang, in any runtime, and refused otherwise', () => {
+    expect(messages({ ...base, expect: { unpatched: 'hang', patched: 'hang' } })).toEqual([expect.stringMatching(/^expect\.uncured: a patched verdict is hang/)]);
+    expect(messages({ ...base, expect: { unpatched: 'closed', patched: 'closed', runtimes: { py: { patched: 'hang' } } } })).toEqual([expect.stringMatching(/^expect\.uncured: /)]);
+    expect(messages({ ...base, expect: { unpatched: 'hang', patched: 'closed', uncured: 'x' } })).toEqual([expect.stringMatching(/^expect\.uncured: .*remove/)]);
+    expect(messages({ ...base, expect: { unpatched: 'hang', patched: 'hang', uncured: 'the pool' } })).toEqual([]);
+  });
+
+  it('says what is uncured in the catalog scenario that stays hang (seed 000 pooled TTS)', () => {
+    const s = loadScenarios().find((x) => x.name === 'sip-outbound-deepgram-tts-pool')!;
+    expect(expectedVerdict(s, 'py', 'patched')).toBe('hang');
+    expect(s.expect.uncured).toMatch(/pool/);
   });
 });
 
@@ -130,10 +166,10 @@ describe('providers and prewarmTts', () => {
   });
 
   it('takes deepgram, and a per-runtime expectation that overrides only what it names', () => {
-    const s = ScenarioSchema.parse({ ...base, providers: 'deepgram', prewarmTts: true, expect: { unpatched: 'closed', patched: 'closed', runtimes: { py: { patched: 'error' } } } });
+    const s = ScenarioSchema.parse({ ...base, providers: 'deepgram', prewarmTts: true, expect: { unpatched: 'closed', patched: 'closed', runtimes: { py: { patched: 'hang' } }, uncured: 'the pool' } });
     expect(s.providers).toBe('deepgram');
     expect(s.prewarmTts).toBe(true);
-    expect(expectedVerdict(s, 'py', 'patched')).toBe('error');
+    expect(expectedVerdict(s, 'py', 'patched')).toBe('hang');
     expect(expectedVerdict(s, 'py', 'unpatched')).toBe('closed');
     expect(expectedVerdict(s, 'js', 'patched')).toBe('closed');
   });

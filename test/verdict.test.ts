@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endCallOutcome, judge, parkedIn, type LedgerSocket } from '../ts/verdict/index.js';
+import { endCallOutcome, judge, parkedIn, socketsOutlivedClose, type LedgerSocket } from '../ts/verdict/index.js';
 import type { TimelineEvent } from '../ts/observe/events.js';
 
 const ev = (t: number, name: string, runtime: 'js' | 'kit' = 'js'): TimelineEvent => ({ t, ev: name, runtime });
@@ -23,10 +23,15 @@ describe('judge', () => {
     expect(v.closeMs).toBeNull();
   });
 
-  it('is an error, not a hang, when the close event fired but a socket stayed open', () => {
+  it('is a hang whose close event fired when a provider socket outlived the close (seed 000), with the socket kind', () => {
     const v = judge({ events: [...before, ev(120, 'close.requested'), ev(300, 'session.closed')], sockets: [sock(null)], hangupAt: 100 });
-    expect(v.verdict).toBe('error');
-    expect(v.reason).toMatch(/stayed open/);
+    expect(v.verdict).toBe('hang');
+    expect(v.closeEvent).toBe('session.closed');
+    expect(v.closeMs).toBe(200);
+    expect(v.reason).toMatch(/the session closed, but 1 provider socket\(s\) \(stt\) outlived the close/);
+    expect(socketsOutlivedClose(v)).toBe(true);
+    // a close that never fired is the other kind of hang
+    expect(socketsOutlivedClose(judge({ events: [...before, ev(120, 'close.requested')], sockets: [sock(null)], hangupAt: 100 }))).toBe(false);
   });
 
   it('is an error when the run never reached the hangup (wedge never entered)', () => {
@@ -88,9 +93,10 @@ describe('judge, close.trigger agent-tool (the end-call tool awaits the close)',
     expect(v.reason).toMatch(/participant_disconnected.*not by the end-call tool/);
   });
 
-  it('is an error when the session closed but a socket stayed open after the job ended', () => {
+  it('is a hang when the session closed but a socket stayed open after the job ended', () => {
     const v = judge({ trigger: 'agent-tool', events: [...requested, ev(1300, 'session.closed')], sockets: [sock(null, 'tts')], hangupAt: 1000 });
-    expect(v.verdict).toBe('error');
+    expect(v.verdict).toBe('hang');
+    expect(v.reason).toMatch(/\(tts\) outlived the close/);
     expect(v.closeRequestMs).toBe(300);
   });
 

@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any
 
-from livekit.agents import Agent, RunContext, function_tool
+from livekit.agents import Agent, RunContext, function_tool, get_job_context
 
 from .emit import Emit
 from .spec import Scenario
@@ -34,31 +34,49 @@ _close_tasks: set[asyncio.Task[None]] = set()
 def end_call_tool(scenario: Scenario, emit: Emit) -> Any:
     """The end-call tool of ``close.trigger: agent-tool`` (named ``close.tool``), mirrors
     agent.ts ``endCallTool``: the common end-call pattern of the user reports (seeds 000,
-    002), a tool that awaits ``session.aclose()`` itself. That close runs in the tool's own
-    task (agent_session.py ``aclose`` awaits ``_aclose_impl`` directly, no task of its own).
-    With ``close.toolAwaitsClose: false`` it starts ``asyncio.create_task(session.aclose())``
-    (the pattern seed 000 is told to use) and returns at once.
+    002). What it does is ``close.toolDoes``:
 
-    Emits ``tool.end_call.start {tool, args, awaited}`` before the call and
-    ``tool.end_call.returned {tool, ok, error, ms, awaited}`` when the close comes back:
-    ``ok`` when ``aclose()`` returned, else ``error`` names the exception (``CancelledError``
-    when the close path cancels the very task that requested it); an awaited exception is
-    re-raised, as the user's tool would see it. Default flags, like the user's tool.
+    - ``close``: ``await session.aclose()`` itself; that close runs in the tool's own task
+      (agent_session.py ``aclose`` awaits ``_aclose_impl`` directly, no task of its own).
+      With ``close.toolAwaitsClose: false`` it starts ``asyncio.create_task(session.aclose())``
+      (the pattern seed 000 is told to use) and returns at once;
+    - ``delete-room``: ``await get_job_context().delete_room()`` (job.py ``delete_room``:
+      RoomService DeleteRoom), seed 002's hang-up helper; the session's close then comes from
+      the room going away;
+    - ``shutdown-job``: ``get_job_context().shutdown(reason="end_call")`` (job.py
+      ``shutdown``); nothing to await.
+
+    Emits ``tool.end_call.start {tool, args, awaited, does}`` before the call and
+    ``tool.end_call.returned {tool, ok, error, ms, awaited, does}`` when the call comes back:
+    ``ok`` when it returned, else ``error`` names the exception (``CancelledError`` when the
+    close path cancels the very task that requested it); an awaited exception is re-raised,
+    as the user's tool would see it. Default flags, like the user's tool.
     """
     name = scenario.close_tool or "end_call"
     awaited = scenario.close_tool_awaits
+    does = scenario.close_tool_does
 
     def returned(t0: float, error: BaseException | None) -> None:
         ms = round((time.monotonic() - t0) * 1000)
         text = None if error is None else describe_thrown(error)
-        emit("tool.end_call.returned", {"tool": name, "ok": error is None, "error": text, "ms": ms, "awaited": awaited})
+        emit("tool.end_call.returned", {"tool": name, "ok": error is None, "error": text, "ms": ms, "awaited": awaited, "does": does})
+
+    async def end_the_call(context: RunContext) -> None:
+        if does == "close":
+            await context.session.aclose()
+            return
+        job = get_job_context()
+        if does == "delete-room":
+            await job.delete_room()
+            return
+        job.shutdown(reason="end_call")
 
     @function_tool(name=name, description="End the call when the caller says goodbye or asks to hang up.")
     async def end_call(context: RunContext) -> str:
-        emit("tool.end_call.start", {"tool": name, "args": {}, "awaited": awaited})
+        emit("tool.end_call.start", {"tool": name, "args": {}, "awaited": awaited, "does": does})
         t0 = time.monotonic()
         if not awaited:
-            task = asyncio.create_task(context.session.aclose())
+            task = asyncio.create_task(end_the_call(context))
             _close_tasks.add(task)
 
             def done(t: asyncio.Task[None]) -> None:
@@ -68,7 +86,7 @@ def end_call_tool(scenario: Scenario, emit: Emit) -> Any:
             task.add_done_callback(done)
             return "The call has ended."
         try:
-            await context.session.aclose()
+            await end_the_call(context)
         except BaseException as e:  # CancelledError is a BaseException: it is the case under test
             returned(t0, e)
             raise

@@ -19,6 +19,8 @@ CLOSE_TRIGGERS = ("caller-hangup", "agent-tool")
 PROVIDERS = ("inference", "deepgram")
 #: spec.ts ``DEFAULT_CLOSE_TOOL``: the end-call tool's name when ``close.tool`` is omitted.
 DEFAULT_CLOSE_TOOL = "end_call"
+#: spec.ts ``CLOSE_TOOL_DOES``: what the end-call tool does to end the call.
+CLOSE_TOOL_DOES = ("close", "delete-room", "shutdown-job")
 #: spec.ts ``JOB_HOLDS``: what a shutdown callback leaves holding the job process (seed 002).
 JOB_HOLDS = ("blocked-loop", "running-thread")
 
@@ -95,6 +97,8 @@ class Scenario:
     close_tool: str | None = None
     #: ``close.toolAwaitsClose``: the end-call tool awaits ``session.aclose()`` (True) or starts it in a task (False).
     close_tool_awaits: bool = True
+    #: ``close.toolDoes``: ``close`` the session, ``delete-room`` through the server API, or ``shutdown-job``.
+    close_tool_does: str = "close"
     #: ``providers``: STT/TTS via LiveKit Inference or the Deepgram plugin (speech.py).
     providers: str = "inference"
     #: ``prewarmTts``: ``tts.prewarm()`` before the session starts (seed 000).
@@ -142,9 +146,16 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         raise bad("close.trigger", f"{trigger!r} is not one of {', '.join(CLOSE_TRIGGERS)}")
     close_tool = close.get("tool")
     awaits = close.get("toolAwaitsClose")
+    does = close.get("toolDoes")
     if trigger == "agent-tool":
+        if does is None:
+            does = "close"
+        if does not in CLOSE_TOOL_DOES:
+            raise bad("close.toolDoes", f"{does!r} is not one of {', '.join(CLOSE_TOOL_DOES)}")
+        if does == "shutdown-job" and awaits:
+            raise bad("close.toolAwaitsClose", 'close.toolDoes is "shutdown-job": JobContext.shutdown() returns nothing to await (remove close.toolAwaitsClose)')
         if awaits is None:
-            awaits = True
+            awaits = does != "shutdown-job"
         if not isinstance(awaits, bool):
             raise bad("close.toolAwaitsClose", "expected true or false")
         if close_tool is None:
@@ -154,7 +165,7 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         if where == "tool" and tool == close_tool:
             raise bad("wedge.tool", f"{tool!r} is also close.tool: the end-call tool cannot be the wedged tool")
     else:
-        for key, value in (("tool", close_tool), ("toolAwaitsClose", awaits)):
+        for key, value in (("tool", close_tool), ("toolAwaitsClose", awaits), ("toolDoes", does)):
             if value is not None:
                 raise bad(f"close.{key}", f'is about the end-call tool of close.trigger "agent-tool"; close.trigger is {trigger!r}')
     providers = obj.get("providers", "inference")
@@ -170,6 +181,7 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         close_trigger=trigger,
         close_tool=close_tool,
         close_tool_awaits=bool(awaits) if trigger == "agent-tool" else True,
+        close_tool_does=does if trigger == "agent-tool" and isinstance(does, str) else "close",
         providers=providers,
         prewarm_tts=prewarm_tts,
         lifecycle=_parse_lifecycle(obj.get("lifecycle"), bad),

@@ -96,13 +96,13 @@ export interface EventPayloads {
   /** At a hang: see ParkedReport (contract/parked.ts). */
   parked: Record<string, unknown>;
   /** The end-call tool (scenario `close.trigger: agent-tool`, named by `close.tool`) starts awaiting the session's close. */
-  'tool.end_call.start': { tool: string; args?: Record<string, unknown>; awaited?: boolean };
+  'tool.end_call.start': { tool: string; args?: Record<string, unknown>; awaited?: boolean; does?: string };
   /**
    * The close the tool requested came back (`awaited`: the tool was awaiting it, scenario
    * `close.toolAwaitsClose`): `ok` when it returned normally, else `error` is the exception's
    * `<name>: <message>` (e.g. Python `CancelledError: `). `ms` from the tool's start.
    */
-  'tool.end_call.returned': { tool: string; ok: boolean; error: string | null; ms: number; awaited?: boolean };
+  'tool.end_call.returned': { tool: string; ok: boolean; error: string | null; ms: number; awaited?: boolean; does?: string };
   /**
    * Scenario `lifecycle.shutdownCallback` (seed 002): the job's shutdown callback is about to
    * hold the job process (`kind` blocked-loop: a synchronous block of the event loop;

@@ -26,6 +26,23 @@ export type Variant = (typeof VARIANTS)[number];
 export const VERDICTS = ['hang', 'closed', 'error', 'unsupported'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
+/**
+ * A `hang` whose close event fired: the session closed, but provider sockets the worker
+ * opened outlived the close (verdict/index.ts `judge`; seed 000). The other `hang` is a close
+ * event that never fired.
+ */
+export function socketsOutlivedClose(r: { verdict: Verdict; closeEvent: string | null }): boolean {
+  return r.verdict === 'hang' && r.closeEvent !== null;
+}
+
+/**
+ * What a scenario's close waits on (scenario/spec.ts closeWaitsOn) when only its requester
+ * holds it up: an end-call tool awaiting its own close with nothing else wedged. A fix must
+ * not wait for the requester at all, so such a close is judged by the force-stop point, not
+ * by the bound (verdict/checks.ts).
+ */
+export const CLOSE_WAITS_ON_REQUESTER = 'end_call_tool';
+
 /** One installed runtime a worker runs on (what the matrix's runtime table resolves). */
 export interface RuntimeInstall {
   runtime: Runtime;
@@ -160,6 +177,8 @@ export interface RunResult {
   caller: string;
   verdict: Verdict;
   expected: Verdict;
+  /** The scenario's `expect.uncured`: what the fix leaves hanging and what else upstream needs (patched hangs only). */
+  uncured?: string;
   /** verdict === expected and no failed check. */
   matched: boolean;
   reason: string;

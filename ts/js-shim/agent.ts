@@ -39,34 +39,47 @@ export function describeThrown(e: unknown): string {
 
 /**
  * The end-call tool of `close.trigger: agent-tool` (named `scenario.close.tool`): the common
- * end-call pattern of the user reports (seeds 000, 002), a tool that awaits the session's
- * close itself, `await ctx.session.close()` (agent_session.ts `close()`: `_closeSoon` then
- * awaits the closing task). With `close.toolAwaitsClose: false` it starts the close
- * (`void ctx.session.close()`) and returns at once.
- * Emits `tool.end_call.start {tool, args, awaited}` before the call and
- * `tool.end_call.returned {tool, ok, error, ms, awaited}` when the close's promise settles
- * (a throw is re-thrown when awaited, as the user's tool would see it). Default flags, like
- * the user's tool.
+ * end-call pattern of the user reports (seeds 000, 002). What it does is `close.toolDoes`:
+ * - `close`: the tool closes the session itself, `await ctx.session.close()` (agent_session.ts
+ *   `close()`: `_closeSoon` then awaits the closing task); with `close.toolAwaitsClose: false`
+ *   it starts the close (`void ctx.session.close()`) and returns at once;
+ * - `delete-room`: `await getJobContext().deleteRoom()` (job.ts `deleteRoom`: RoomService
+ *   DeleteRoom), the hang-up helper of seed 002; the session's close then comes from the room
+ *   going away;
+ * - `shutdown-job`: `getJobContext().shutdown('end_call')` (job.ts `shutdown`), which runs the
+ *   job's shutdown path; nothing to await.
+ * Emits `tool.end_call.start {tool, args, awaited, does}` before the call and
+ * `tool.end_call.returned {tool, ok, error, ms, awaited, does}` when the call's promise
+ * settles (a throw is re-thrown when awaited, as the user's tool would see it). Default
+ * flags, like the user's tool.
  */
 function endCallTool(scenario: Scenario, emit: Emit): Tool {
   const name = scenario.close.tool!;
-  const awaited = scenario.close.toolAwaitsClose ?? true;
+  const does = scenario.close.toolDoes ?? 'close';
+  const awaited = scenario.close.toolAwaitsClose ?? does !== 'shutdown-job';
+  const endTheCall = (session: { close(): Promise<void> }): Promise<void> => {
+    if (does === 'close') return session.close();
+    const job = agents.getJobContext();
+    if (does === 'delete-room') return job.deleteRoom();
+    job.shutdown('end_call');
+    return Promise.resolve();
+  };
   return llm.tool({
     name,
     description: `End the call (${name}). Call this when the caller says goodbye or asks to hang up.`,
     parameters: toolParameters(scenario, name) as any,
     execute: async (args: unknown, opts: { ctx: { session: { close(): Promise<void> } } }) => {
-      emit('tool.end_call.start', { tool: name, args: args as Record<string, unknown>, awaited });
+      emit('tool.end_call.start', { tool: name, args: args as Record<string, unknown>, awaited, does });
       const t0 = performance.now();
-      const closing = opts.ctx.session.close().then(
-        () => emit('tool.end_call.returned', { tool: name, ok: true, error: null, ms: Math.round(performance.now() - t0), awaited }),
+      const ending = endTheCall(opts.ctx.session).then(
+        () => emit('tool.end_call.returned', { tool: name, ok: true, error: null, ms: Math.round(performance.now() - t0), awaited, does }),
         (e: unknown) => {
-          emit('tool.end_call.returned', { tool: name, ok: false, error: describeThrown(e), ms: Math.round(performance.now() - t0), awaited });
+          emit('tool.end_call.returned', { tool: name, ok: false, error: describeThrown(e), ms: Math.round(performance.now() - t0), awaited, does });
           throw e;
         },
       );
-      if (awaited) await closing;
-      else closing.catch(() => {}); // the outcome is on the timeline; nobody awaits it
+      if (awaited) await ending;
+      else ending.catch(() => {}); // the outcome is on the timeline; nobody awaits it
       return 'The call has ended.';
     },
   }) as unknown as Tool;

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GateOutcome, Runtime, RunResult, Variant } from '../contract/results.js';
+import { socketsOutlivedClose, type GateOutcome, type Runtime, type RunResult, type Variant } from '../contract/results.js';
 import type { ResultsFile } from './results.js';
 import type { Redactor } from './redact.js';
 import {
@@ -172,7 +172,13 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
   const red = ctx.redact;
   const out: string[] = [];
   const step = parkedStep(r);
-  out.push(`## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched!)' : ''}: parked in ${step ? code(red(step)) : 'an unknown step'}`);
+  const outlived = socketsOutlivedClose(r);
+  const openKinds = [...new Set(r.sockets.filter((s) => s.closedAt === null).map((s) => s.kind))].join(', ');
+  out.push(
+    outlived
+      ? `## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched)' : ''}: the session closed, but ${r.openSocketsAfterClose} provider socket(s) (${openKinds}) outlived the close`
+      : `## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched!)' : ''}: parked in ${step ? code(red(step)) : 'an unknown step'}`,
+  );
   out.push('');
   const spec = scenarioSpec(ctx.runDir, r);
   if (spec?.description) {
@@ -202,9 +208,16 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
   out.push(timelineTable(red, excerpt));
   out.push('');
   const parked = r.parked;
-  out.push('### Where it is parked');
+  out.push(outlived ? '### What is still open' : '### Where it is parked');
   out.push('');
-  if (!parked) {
+  if (outlived) {
+    const open = r.sockets.filter((s) => s.closedAt === null);
+    out.push(`The close event fired ${fmtMs(r.closeMs)} after the ${r.closeRequestMs !== null && r.closeMs === r.closeRequestMs ? 'close request' : 'hangup'}; at the verdict these provider sockets of the worker were still open (the gateway's ledger):`);
+    out.push('');
+    out.push('| socket | kind | opened (ms after the hangup) |');
+    out.push('|---|---|---|');
+    for (const so of open) out.push(`| ${code(red(so.id))} | ${so.kind} | ${Math.round(so.openedAt)} |`);
+  } else if (!parked) {
     out.push(`No live capture (the job process did not answer SIGUSR2 before the verdict). The last worker event/open step: ${code(red(r.parkedAfter ?? 'unknown'))}.`);
   } else {
     out.push(`Captured from the live job process${parked.sinceCloseMs !== null ? ` ${parked.sinceCloseMs} ms after the close was requested` : ''} (SIGUSR2).`);
@@ -293,19 +306,29 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     return { body: out.join('\n') + '\n', details: null };
   }
   const unpatched = runs.filter((r) => r.variant === 'unpatched');
-  if (unpatchedHangs.length) {
-    const where = [...new Set(unpatchedHangs.map((r) => parkedStep(r) ?? 'unknown'))].map((w) => code(red(w))).join(', ');
-    const sockets = Math.max(...unpatchedHangs.map((r) => r.openSocketsAfterClose));
-    const idle = unpatchedHangs.reduce((n, r) => n + r.idleErrorsAfterHangup, 0);
-    const reconnects = unpatchedHangs.reduce((n, r) => n + r.gatewayReconnects, 0);
+  const neverClosed = unpatchedHangs.filter((r) => !socketsOutlivedClose(r));
+  const outlived = unpatchedHangs.filter(socketsOutlivedClose);
+  if (neverClosed.length) {
+    const where = [...new Set(neverClosed.map((r) => parkedStep(r) ?? 'unknown'))].map((w) => code(red(w))).join(', ');
+    const sockets = Math.max(...neverClosed.map((r) => r.openSocketsAfterClose));
+    const idle = neverClosed.reduce((n, r) => n + r.idleErrorsAfterHangup, 0);
+    const reconnects = neverClosed.reduce((n, r) => n + r.gatewayReconnects, 0);
     out.push(
       `On ${code(`${up.pkg}@${version}`)}, a forced \`AgentSession\` close (the caller hangs up and \`closeOnDisconnect\` fires) never completes in ` +
-        `**${unpatchedHangs.length} of ${unpatched.length}** scenarios: ${unpatchedHangs.map((r) => code(r.scenario)).join(', ')}. ` +
+        `**${neverClosed.length} of ${unpatched.length}** scenarios: ${neverClosed.map((r) => code(r.scenario)).join(', ')}. ` +
         `The session's close event is never emitted; the close is parked in ${where}, so the activity's STT/TTS teardown never runs and ` +
         `up to ${sockets} inference websocket(s) stay open after the hangup. When the gateway then closes the idle STT socket with code 2007 ` +
         `(${idle} such close(s) in these runs), the STT stream ${reconnects ? `reconnects (${reconnects} new STT socket(s) after the hangup)` : 'reports the error but no session is left to act on it'}.`,
     );
-  } else {
+  }
+  if (outlived.length) {
+    if (neverClosed.length) out.push('');
+    out.push(
+      `In **${outlived.length} of ${unpatched.length}** scenarios (${outlived.map((r) => code(r.scenario)).join(', ')}) the session's close event fires, ` +
+        `but provider sockets outlive the close: ${outlived.map((r) => `${code(r.scenario)} ${cell(red, r.reason)}`).join('; ')}.`,
+    );
+  }
+  if (!unpatchedHangs.length) {
     out.push(`No unpatched ${up.label} run hung in this run (${unpatched.length} unpatched run(s)).`);
   }
   out.push('');
@@ -323,6 +346,14 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
         `(close event ${range} after the close request) and ${left === 0 ? 'no provider socket stays open' : `${left} provider socket(s) still stay open`}.`,
     );
     out.push('');
+    const uncured = patchedRuns.filter((r) => r.matched && r.verdict === 'hang');
+    if (uncured.length) {
+      out.push(
+        `**Not cured by this fix (expected, and what else is needed):** ` +
+          uncured.map((r) => `${code(r.scenario)} stays hang (${cell(red, r.reason)})${r.uncured ? `: ${cell(red, r.uncured)}` : ''}`).join('; ') + '.',
+      );
+      out.push('');
+    }
     const missed = patchedRuns.filter((r) => !r.matched);
     if (missed.length) {
       out.push(

@@ -81,6 +81,7 @@ export function buildResult(i: ResultInput): RunResult {
     caller: scenario.caller.kind,
     verdict: v.verdict,
     expected,
+    ...(install.variant !== 'unpatched' && hung && scenario.expect.uncured ? { uncured: scenario.expect.uncured } : {}),
     matched: matches(v.verdict, expected, failedChecks),
     reason:
       (failedChecks.length ? `${v.reason}; but ${failedChecks.join('; ')}` : v.reason) +

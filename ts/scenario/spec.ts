@@ -3,7 +3,7 @@
  * names; where a construct differs per runtime, `wedge.constructs` names both.
  */
 import { z } from 'zod';
-import { RUNTIME_IDS, VERDICTS, type Runtime, type Variant, type Verdict as VerdictName } from '../contract/results.js';
+import { CLOSE_WAITS_ON_REQUESTER, RUNTIME_IDS, VERDICTS, type Runtime, type Variant, type Verdict as VerdictName } from '../contract/results.js';
 import { GatewayScriptSchema } from '../providers/script.js';
 
 export { VERDICTS };
@@ -33,6 +33,16 @@ export const DEFAULT_HANGUP_AFTER = 'wedge.entered' as const;
 export const DEFAULT_HANGUP_DELAY_MS = 500;
 /** The end-call tool's name when `close.trigger: agent-tool` names none. */
 export const DEFAULT_CLOSE_TOOL = 'end_call';
+
+/**
+ * What the end-call tool does to end the call (seeds 000, 002): `close` the session
+ * (agents-js `ctx.session.close()`, livekit-agents `session.aclose()`), `delete-room` through
+ * the server API (agents-js `JobContext.deleteRoom()`, livekit-agents
+ * `JobContext.delete_room()`: RoomService DeleteRoom, as seed 002's hang-up helper does; the
+ * tool awaits the RPC), or `shutdown-job` (agents-js `JobContext.shutdown()`, livekit-agents
+ * `JobContext.shutdown()`; neither returns anything to await).
+ */
+export const CLOSE_TOOL_DOES = ['close', 'delete-room', 'shutdown-job'] as const;
 const TOOL_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a function name: letters, digits and underscores');
 
 export const WedgeSchema = z
@@ -154,11 +164,15 @@ export const ScenarioSchema = z
          * the pattern seed 000 is told to use), so the tool is done before the close drains it.
          */
         toolAwaitsClose: z.boolean().optional(),
+        /** agent-tool only (default `close`): what the end-call tool does (CLOSE_TOOL_DOES). */
+        toolDoes: z.enum(CLOSE_TOOL_DOES).optional(),
         /** closeOnDisconnect on the room input options. */
         closeOnDisconnect: z.boolean().default(true),
       })
       .strict()
-      .transform((c) => (c.trigger === 'agent-tool' ? { ...c, tool: c.tool ?? DEFAULT_CLOSE_TOOL, toolAwaitsClose: c.toolAwaitsClose ?? true } : c))
+      .transform((c) =>
+        c.trigger === 'agent-tool' ? { ...c, tool: c.tool ?? DEFAULT_CLOSE_TOOL, toolDoes: c.toolDoes ?? 'close', toolAwaitsClose: c.toolAwaitsClose ?? (c.toolDoes ?? 'close') !== 'shutdown-job' } : c,
+      )
       .default({}),
     /** A close not finished this long (ms) after hangup is a hang. */
     watchdogMs: z.number().int().positive().default(8_000),
@@ -176,6 +190,12 @@ export const ScenarioSchema = z
         runtimes: z.record(z.enum(RUNTIME_IDS), z.object({ unpatched: Verdict, patched: Verdict }).partial().strict()).optional(),
         /** With `lifecycle.shutdownCallback`: how the job process ends (JOB_ENDS), per runtime and variant. */
         jobEnd: z.object({ js: JobEndByVariant, py: JobEndByVariant }).strict().optional(),
+        /**
+         * Where the patched verdict stays `hang`: what the forced-close fix does not cure and
+         * what else upstream needs (one sentence; the issue text quotes it). Required when a
+         * patched verdict is `hang`, so the kit never shows an uncured hang without saying why.
+         */
+        uncured: z.string().min(1).optional(),
         /** With `lifecycle.sigterm`: whether the worker exits after SIGTERM within its bound + 10 s (WORKER_EXITS), per variant. */
         workerExit: z.object({ unpatched: z.enum(WORKER_EXITS), patched: z.enum(WORKER_EXITS) }).strict().optional(),
       })
@@ -185,8 +205,11 @@ export const ScenarioSchema = z
   .superRefine((s, ctx) => {
     const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     lifecycleIssues(s, issue);
+    const patchedHang = s.expect.patched === 'hang' || Object.values(s.expect.runtimes ?? {}).some((r) => r?.patched === 'hang');
+    if (patchedHang && !s.expect.uncured) issue(['expect', 'uncured'], 'a patched verdict is hang: say what the fix does not cure and what else upstream needs, expect.uncured: "<one sentence>"');
+    if (!patchedHang && s.expect.uncured) issue(['expect', 'uncured'], 'expect.uncured explains a patched hang, and no patched verdict is hang (remove expect.uncured)');
     if (s.close.trigger !== 'agent-tool') {
-      for (const k of ['tool', 'toolAwaitsClose'] as const) {
+      for (const k of ['tool', 'toolAwaitsClose', 'toolDoes'] as const) {
         if (s.close[k] !== undefined) issue(['close', k], `close.${k} is about the end-call tool of close.trigger "agent-tool"; close.trigger is "${s.close.trigger}" (set close.trigger: agent-tool, or remove close.${k})`);
       }
       return;
@@ -197,6 +220,9 @@ export const ScenarioSchema = z
     }
     if (!s.gateway.llm.some((t) => 'toolCall' in t && t.toolCall.name === tool)) {
       issue(['gateway', 'llm'], `close.trigger is "agent-tool" but no gateway.llm turn calls the ${tool} tool, so the close would never be requested (add - toolCall: { name: ${tool}, arguments: {} })`);
+    }
+    if (s.close.toolDoes === 'shutdown-job' && s.close.toolAwaitsClose) {
+      issue(['close', 'toolAwaitsClose'], 'close.toolDoes is "shutdown-job": JobContext.shutdown() returns nothing to await in either runtime (remove close.toolAwaitsClose)');
     }
     if (s.wedge.where === 'tool' && s.wedge.tool === tool) {
       issue(['wedge', 'tool'], `wedge.tool "${tool}" is also close.tool: the end-call tool cannot be the wedged tool (name them apart)`);
@@ -233,11 +259,11 @@ function lifecycleIssues(
 /** The close request of a scenario, in the run's terms. */
 export type HangupPlan =
   | { trigger: 'caller-hangup'; hangupAfter: (typeof HANGUP_AFTER)[number]; hangupDelayMs: number }
-  | { trigger: 'agent-tool'; tool: string; toolAwaitsClose: boolean };
+  | { trigger: 'agent-tool'; tool: string; toolAwaitsClose: boolean; toolDoes: (typeof CLOSE_TOOL_DOES)[number] };
 
 /** How a scenario's close is triggered, with the defaults filled in. */
 export function hangupPlan(s: Scenario): HangupPlan {
-  if (s.close.trigger === 'agent-tool') return { trigger: 'agent-tool', tool: s.close.tool ?? DEFAULT_CLOSE_TOOL, toolAwaitsClose: s.close.toolAwaitsClose ?? true };
+  if (s.close.trigger === 'agent-tool') return { trigger: 'agent-tool', tool: s.close.tool ?? DEFAULT_CLOSE_TOOL, toolAwaitsClose: s.close.toolAwaitsClose ?? true, toolDoes: s.close.toolDoes ?? 'close' };
   return { trigger: 'caller-hangup', hangupAfter: s.caller.hangupAfter ?? DEFAULT_HANGUP_AFTER, hangupDelayMs: s.caller.hangupDelayMs ?? DEFAULT_HANGUP_DELAY_MS };
 }
 
@@ -247,12 +273,12 @@ export type ScenarioInput = z.input<typeof ScenarioSchema>;
 /**
  * What the close waits on in the agent's own code, for the verify checks (`none` = a
  * control): `wedge.where`, except that an end-call tool awaiting its own close with nothing
- * else wedged is itself the wedge (`end_call_tool`): the close drains the running tools, so
- * it waits on the tool that waits on it (measured in both runtimes: the close parks in the
- * tool executor's drain).
+ * else wedged is itself the wedge (CLOSE_WAITS_ON_REQUESTER): unpatched, the close drains the
+ * running tools, so it waits on the tool that waits on it (measured in both runtimes: the close
+ * parks in the tool executor's drain).
  */
 export function closeWaitsOn(s: Scenario): string {
-  if (s.wedge.where === 'none' && s.close.trigger === 'agent-tool' && (s.close.toolAwaitsClose ?? true)) return 'end_call_tool';
+  if (s.wedge.where === 'none' && s.close.trigger === 'agent-tool' && (s.close.toolDoes ?? 'close') === 'close' && (s.close.toolAwaitsClose ?? true)) return CLOSE_WAITS_ON_REQUESTER;
   return s.wedge.where;
 }
 

@@ -4,12 +4,14 @@
  *
  *  - `closed`: the AgentSession close event fired after the hangup AND every provider socket
  *    that worker opened is closed by the time of the verdict.
- *  - `hang`: the forced close was requested but the close event had not fired when the
- *    watchdog expired (upstream: agent_session.ts closeImplInner never reached its emit of
- *    'close'; Python agent_session.py _aclose_impl likewise).
+ *  - `hang`: the forced close was requested but did not finish its job by the verdict:
+ *    either the close event had not fired when the watchdog expired (upstream:
+ *    agent_session.ts closeImplInner never reached its emit of 'close'; Python
+ *    agent_session.py _aclose_impl likewise), or it fired but provider sockets the worker
+ *    opened outlived it (seed 000: "tts deepgram connection stays open" after the call;
+ *    `socketsOutlivedClose`). Both leave the provider connection open after the call.
  *  - `error`: anything that is not the bug under test: the hangup cue (e.g. wedge.entered)
- *    never came, the close was never requested, the worker died, or the session closed
- *    while sockets stayed open.
+ *    never came, the close was never requested, the worker died.
  *  - `close.trigger: agent-tool` (the agent's end-call tool awaits the close itself): the
  *    anchor (`hangupAt`) is the worker's `close.requested`, not a hangup (the caller leaves
  *    only after the verdict), so closeMs = closeRequestMs; after a close, `sockets` are those
@@ -26,6 +28,7 @@ import type { TimelineEvent } from '../contract/events.js';
 import type { LedgerSocket, Verdict } from '../contract/results.js';
 
 export type { LedgerSocket } from '../contract/results.js';
+export { socketsOutlivedClose } from '../contract/results.js';
 export { verifyChecks, matches, exitCodeOf, crossRuntimeChecks, applyCrossRuntimeChecks, type CheckInput } from './checks.js';
 
 export interface VerdictInput {
@@ -92,6 +95,13 @@ export function endCallOutcome(events: TimelineEvent[]): string {
   return ret.data?.ok === true ? `${what} returned normally${ms}` : `${what} threw ${String(ret.data?.error ?? 'an error')}${ms}`;
 }
 
+/** The reason of a `hang` whose close event fired while `open` provider sockets stayed open. */
+function outlivedReason(sockets: LedgerSocket[]): string {
+  const open = sockets.filter((s) => s.closedAt === null);
+  const kinds = [...new Set(open.map((s) => s.kind))].join(', ');
+  return `the session closed, but ${open.length} provider socket(s) (${kinds}) outlived the close`;
+}
+
 /** Judge one run. Pure; see the module comment for the rules. */
 export function judge(input: VerdictInput): VerdictResult {
   const { events, sockets, hangupAt } = input;
@@ -111,12 +121,12 @@ export function judge(input: VerdictInput): VerdictResult {
   const after = events.filter((e) => e.t >= hangupAt);
   const closed = after.find((e) => e.ev === 'session.closed');
   const requested = after.find((e) => e.ev === 'close.requested');
-  if (input.trigger === 'agent-tool') return judgeAgentTool(events, hangupAt, base, closed, requested, open);
+  if (input.trigger === 'agent-tool') return judgeAgentTool(events, hangupAt, base, closed, requested, sockets);
   if (closed) {
     const closeMs = Math.round(closed.t - hangupAt);
     const closeRequestMs = requested && requested.t <= closed.t ? Math.round(closed.t - requested.t) : null;
     if (open > 0) {
-      return { ...base, verdict: 'error', reason: `session closed but ${open} provider socket(s) stayed open`, closeMs, closeRequestMs, closeEvent: closed.ev };
+      return { ...base, verdict: 'hang', reason: outlivedReason(sockets), closeMs, closeRequestMs, closeEvent: closed.ev };
     }
     return { ...base, verdict: 'closed', reason: 'close event fired and every socket closed', closeMs, closeRequestMs, closeEvent: closed.ev };
   }
@@ -133,8 +143,9 @@ function judgeAgentTool(
   base: { openSocketsAfterClose: number; lastEvent: string | null },
   closed: TimelineEvent | undefined,
   requested: TimelineEvent | undefined,
-  open: number,
+  sockets: LedgerSocket[],
 ): VerdictResult {
+  const open = base.openSocketsAfterClose;
   const start = events.find((e) => e.ev === 'tool.end_call.start' && e.t <= anchor);
   if (!requested || !start) {
     const why = !requested ? 'no close request at the anchor' : `the close was requested (reason ${String(requested.data?.reason ?? 'unknown')}) but not by the end-call tool (no tool.end_call.start before it)`;
@@ -145,7 +156,7 @@ function judgeAgentTool(
     const closeMs = Math.round(closed.t - anchor);
     const closeRequestMs = Math.round(closed.t - requested.t);
     if (open > 0) {
-      return { ...base, verdict: 'error', reason: `session closed but ${open} provider socket(s) stayed open; ${tool}`, closeMs, closeRequestMs, closeEvent: closed.ev };
+      return { ...base, verdict: 'hang', reason: `${outlivedReason(sockets)}; ${tool}`, closeMs, closeRequestMs, closeEvent: closed.ev };
     }
     return { ...base, verdict: 'closed', reason: `close event fired and every socket closed; ${tool}`, closeMs, closeRequestMs, closeEvent: closed.ev };
   }
