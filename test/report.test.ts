@@ -112,6 +112,30 @@ describe('writeReports on a real verify run', () => {
     expect(mdPy).toContain('No live capture');
   });
 
+  it('a session that closed with a socket left open is a hang about what is open, and a patched one says what else upstream needs', () => {
+    const { dir: d2, res: r2 } = fixtureCopy();
+    for (const v of ['unpatched', 'patched'] as const) {
+      const r = find(r2, 'hangup-clean', 'py', v);
+      r.verdict = 'hang';
+      r.expected = 'hang';
+      r.matched = true;
+      r.reason = 'the session closed, but 1 provider socket(s) (tts) outlived the close';
+      r.sockets = [{ id: 'sentinel-tts-socket', kind: 'tts', worker: 'py', openedAt: -4000, closedAt: null, closeCode: null }];
+      r.openSocketsAfterClose = 1;
+      if (v === 'patched') r.uncured = 'sentinel: release the TTS pool at the close';
+    }
+    const md = renderIssue('py', r2, { runDir: d2, patches: [], redact: makeRedactor() });
+    expect(md).toContain('## Hang: `hangup-clean`: the session closed, but 1 provider socket(s) (tts) outlived the close');
+    expect(md).toContain('### What is still open');
+    expect(md).toContain('| `sentinel-tts-socket` | tts | -4000 |');
+    expect(md).toMatch(/In \*\*1 of \d+\*\* scenarios \(`hangup-clean`\) the session's close event fires, but provider sockets outlive the close/);
+    expect(md).toMatch(/Not cured by this fix[^\n]*`hangup-clean` stays hang[^\n]*sentinel: release the TTS pool at the close/);
+    // the drain-hang summary does not count it as a close that never completed
+    expect(md).not.toMatch(/never completes in \*\*\d+ of \d+\*\* scenarios: [^\n]*hangup-clean/);
+    // and the untouched fixture says nothing of the kind
+    expect(renderIssue('py', res, { runDir: dir, patches: [], redact: makeRedactor() })).not.toContain('Not cured by this fix');
+  });
+
   it('junit.xml has one testcase per run, and a failure only where the verdict missed', () => {
     const xml = readFileSync(join(dir, 'junit.xml'), 'utf8');
     const cases = [...xml.matchAll(/<testcase classname="([^"]+)" name="([^"]+)"/g)].map((m) => `${m[1]}|${m[2]}`);
