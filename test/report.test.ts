@@ -120,7 +120,7 @@ describe('writeReports on a real verify run', () => {
       r.expected = 'hang';
       r.matched = true;
       r.reason = 'the session closed, but 1 provider socket(s) (tts) outlived the close';
-      r.sockets = [{ id: 'sentinel-tts-socket', kind: 'tts', worker: 'py', openedAt: -4000, closedAt: null, closeCode: null }];
+      r.sockets = [{ id: 'sentinel-tts-socket', kind: 'tts', worker: 'py', openedAt: -4000, closedAt: null, closeCode: null, errorsSent: [] }];
       r.openSocketsAfterClose = 1;
       if (v === 'patched') r.uncured = 'sentinel: release the TTS pool at the close';
     }

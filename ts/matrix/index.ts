@@ -159,7 +159,7 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
           task: async (_: unknown, task: { title: string; output: string }) => {
             const r = await runOne({ scenario: s, install: inst, worker: RUNTIMES[inst.runtime], runDir, watchdogMs: o.watchdogMs, onProgress: (l) => (task.output = l) });
             done.push({ at, r });
-            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}${r.closeMs !== null ? ` in ${r.closeMs} ms${r.closeRequestMs != null ? ` (${r.closeRequestMs} ms after the close request)` : ''}` : ''}, ${r.openSocketsAfterClose} socket(s) open${lifecycleTitle(r)}`;
+            task.title = `${s.name} · ${inst.runtime} ${inst.version} · ${inst.variant}: ${verdictTitle(r)}${lifecycleTitle(r)}`;
           },
         };
       }),
@@ -286,6 +286,15 @@ function unsupportedRun(s: Scenario, u: { runtime: Runtime; variant: Variant; ve
     sockets: [],
     logsDir: '',
   };
+}
+
+/** The verdict part of a run's progress line: `closed in 517 ms (517 ms after the close request), 0 socket(s) open`; a hang that did close says the sockets outlived it. */
+function verdictTitle(r: RunResult): string {
+  const head = `${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}`;
+  if (r.closeMs === null) return `${head}, ${r.openSocketsAfterClose} socket(s) open`;
+  const when = `${r.closeMs} ms${r.closeRequestMs != null ? ` (${r.closeRequestMs} ms after the close request)` : ''}`;
+  // a hang with a close event: the session closed, but sockets outlived it
+  return r.verdict === 'hang' ? `${head}: the session closed in ${when}, but ${r.openSocketsAfterClose} socket(s) outlived the close` : `${head} in ${when}, ${r.openSocketsAfterClose} socket(s) open`;
 }
 
 /**
