@@ -153,7 +153,10 @@ def parse_scenario(obj: Any, source: str = "<scenario>") -> Scenario:
         if does not in CLOSE_TOOL_DOES:
             raise bad("close.toolDoes", f"{does!r} is not one of {', '.join(CLOSE_TOOL_DOES)}")
         if does == "shutdown-job" and awaits:
-            raise bad("close.toolAwaitsClose", 'close.toolDoes is "shutdown-job": JobContext.shutdown() returns nothing to await (remove close.toolAwaitsClose)')
+            raise bad(
+                "close.toolAwaitsClose",
+                'close.toolDoes is "shutdown-job": JobContext.shutdown() returns nothing to await (remove close.toolAwaitsClose)',
+            )
         if awaits is None:
             awaits = does != "shutdown-job"
         if not isinstance(awaits, bool):
