@@ -13,8 +13,21 @@
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { KIT_DIR } from '../config.js';
+import { KIT_DIR, UPSTREAM_COMMITS } from '../config.js';
+import type { Runtime } from '../contract/results.js';
 import { KitError } from '../errors.js';
+
+/** Which pinned upstream repository each runtime's gates and regression tests read (data, not branches). */
+export const UPSTREAM_PIN_OF: Record<Runtime, UpstreamPin> = { js: UPSTREAM_COMMITS.agentsJs, py: UPSTREAM_COMMITS.agentsPy };
+
+/**
+ * Fails before any run when a runtime's pinned upstream commit cannot be read, so `kit verify`
+ * does not run its whole matrix (minutes) only to stop at the gates with nothing written.
+ * @throws KitError (exit 2) from `upstreamGitDir`, naming the mirror to set.
+ */
+export async function preflightUpstream(runtimes: readonly Runtime[]): Promise<void> {
+  for (const rt of runtimes) await upstreamGitDir(UPSTREAM_PIN_OF[rt]);
+}
 
 export interface UpstreamPin {
   /** `owner/name` on GitHub. */

@@ -19,6 +19,7 @@ import { loadScenarios } from '../scenario/load.js';
 import { closeWaitsOn, expectedVerdict, type Providers, type Scenario } from '../scenario/spec.js';
 import { RUNTIMES } from './runtimes.js';
 import { combineUpstreamChecks, renderUpstreamChecks } from './upstream.js';
+import { preflightUpstream } from '../gates/upstream-files.js';
 import { expandVersions, needsReleaseList } from './versions.js';
 
 export { RUNTIMES, resolveInstall, type RuntimeEntry } from './runtimes.js';
@@ -107,6 +108,11 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   if (!mine.length) throw new KitError(`shard ${o.shard!.index}/${o.shard!.total} has no runs (the matrix has ${plan.length})`, { fix: 'use fewer shards' });
   const needed = new Set(mine.map(keyOf));
 
+  // Sharded: each runtime's upstream tests run once, in the shard that owns its first group.
+  const ownsUpstream = (rt: Runtime) => !o.shard || groups.findIndex((g) => g.split('|')[1] === rt) % o.shard.total === o.shard.index - 1;
+  // The gates need upstream's configs at the pinned commits: find out now, not after the matrix.
+  if (o.upstreamTests && o.variants.includes('patched')) await preflightUpstream(runtimes.filter(ownsUpstream));
+
   const installs = new Map<string, RuntimeInstall>();
   const candidates: Partial<Record<Runtime, Candidate>> = {};
   // A version of a multi-version matrix that does not install is `unsupported`, not the end of the matrix.
@@ -187,7 +193,6 @@ export async function runMatrix(o: MatrixOptions): Promise<number> {
   const par = parity(runs);
   let upstream: UpstreamChecks | undefined;
   // Sharded: each runtime's upstream tests run once, in the shard that owns its first group.
-  const ownsUpstream = (rt: Runtime) => !o.shard || groups.findIndex((g) => g.split('|')[1] === rt) % o.shard.total === o.shard.index - 1;
   if (o.upstreamTests && o.variants.includes('patched') && runtimes.some(ownsUpstream)) {
     log('running upstream tests and regression tests, unpatched vs patched (minutes)...');
     const parts = [];
