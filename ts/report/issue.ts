@@ -325,7 +325,7 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     if (neverClosed.length) out.push('');
     out.push(
       `In **${outlived.length} of ${unpatched.length}** scenarios (${outlived.map((r) => code(r.scenario)).join(', ')}) the session's close event fires, ` +
-        `but provider sockets outlive the close: ${outlived.map((r) => `${code(r.scenario)} ${cell(red, r.reason)}`).join('; ')}.`,
+        `but provider sockets outlive the close: ${outlived.map((r) => `${code(r.scenario)}: ${cell(red, r.reason)}`).join('; ')}.`,
     );
   }
   if (!unpatchedHangs.length) {
@@ -350,7 +350,7 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     if (uncured.length) {
       out.push(
         `**Not cured by this fix (expected, and what else is needed):** ` +
-          uncured.map((r) => `${code(r.scenario)} stays hang (${cell(red, r.reason)})${r.uncured ? `: ${cell(red, r.uncured)}` : ''}`).join('; ') + '.',
+          uncured.map((r) => `${code(r.scenario)} stays hang (${cell(red, r.reason)})${r.uncured ? `: ${cell(red, r.uncured.replace(/\.\s*$/, ''))}` : ''}`).join('; ') + '.',
       );
       out.push('');
     }
