@@ -138,7 +138,7 @@ function sttErrors(r: RunResult): string {
   return codes.length ? `${codes.length} (${codes.join(', ')})` : '0';
 }
 
-function scenarioSpec(runDir: string, r: RunResult): { description?: string; gateway?: { stt?: { idleCloseMs?: number } }; caller?: { kind?: string } } | null {
+function scenarioSpec(runDir: string, r: RunResult): { description?: string; gateway?: { stt?: { idleCloseMs?: number } }; caller?: { kind?: string }; close?: { trigger?: string } } | null {
   const f = join(runSubdir(runDir, r), 'scenario.json');
   if (!existsSync(f)) return null;
   try {
@@ -146,6 +146,14 @@ function scenarioSpec(runDir: string, r: RunResult): { description?: string; gat
   } catch {
     return null;
   }
+}
+
+/** What requested the closes of `runs`, in words: the caller's hangup, the agent's own end-call tool, or both. */
+function closeCauses(runs: RunResult[], ctx: IssueContext): string {
+  const byTool = runs.filter((r) => scenarioSpec(ctx.runDir, r)?.close?.trigger === 'agent-tool').length;
+  const hangup = 'the caller hangs up and `closeOnDisconnect` fires';
+  const tool = "the agent's own end-call tool closes the session, deletes the room or shuts the job down";
+  return byTool === 0 ? hangup : byTool === runs.length ? tool : `${hangup}, or ${tool}`;
 }
 
 /** Where a hung close is parked, from the run's own capture: `parked.open` innermost, else `parkedAfter`. */
@@ -314,7 +322,7 @@ export function renderIssueParts(runtime: Runtime, res: ResultsFile, ctx: IssueC
     const idle = neverClosed.reduce((n, r) => n + r.idleErrorsAfterHangup, 0);
     const reconnects = neverClosed.reduce((n, r) => n + r.gatewayReconnects, 0);
     out.push(
-      `On ${code(`${up.pkg}@${version}`)}, a forced \`AgentSession\` close (the caller hangs up and \`closeOnDisconnect\` fires) never completes in ` +
+      `On ${code(`${up.pkg}@${version}`)}, a forced \`AgentSession\` close (${closeCauses(neverClosed, ctx)}) never completes in ` +
         `**${neverClosed.length} of ${unpatched.length}** scenarios: ${neverClosed.map((r) => code(r.scenario)).join(', ')}. ` +
         `The session's close event is never emitted; the close is parked in ${where}, so the activity's STT/TTS teardown never runs and ` +
         `up to ${sockets} inference websocket(s) stay open after the hangup. When the gateway then closes the idle STT socket with code 2007 ` +
