@@ -6,7 +6,7 @@
  * This module awaits the runtime at top level, so importing it needs CLOSEKIT_AGENTS_DIR
  * (or an earlier `loadRuntime(dir)` call in the same process).
  */
-import type { Scenario } from '../scenario/spec.js';
+import { hangupPlan, type Scenario } from '../scenario/spec.js';
 import type { Emit } from './emit.js';
 import { loadRuntime } from './runtime.js';
 import { parkForever } from './wedge.js';
@@ -55,8 +55,9 @@ export function describeThrown(e: unknown): string {
  */
 function endCallTool(scenario: Scenario, emit: Emit): Tool {
   const name = scenario.close.tool!;
-  const does = scenario.close.toolDoes ?? 'close';
-  const awaited = scenario.close.toolAwaitsClose ?? does !== 'shutdown-job';
+  const plan = hangupPlan(scenario);
+  const does = plan.trigger === 'agent-tool' ? plan.toolDoes : 'close';
+  const awaited = plan.trigger === 'agent-tool' ? plan.toolAwaitsClose : true;
   const endTheCall = (session: { close(): Promise<void> }): Promise<void> => {
     if (does === 'close') return session.close();
     const job = agents.getJobContext();

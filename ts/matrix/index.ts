@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import { REPORTS_DIR, RUNS_DIR } from '../config.js';
-import { RUNTIME_IDS, type Candidate, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
+import { RUNTIME_IDS, socketsOutlivedClose, type Candidate, type Runtime, type RunResult, type RuntimeInstall, type UpstreamChecks, type Variant } from '../contract/results.js';
 import { resolveFixSource, type FixSource } from '../fix/source.js';
 import { KitError } from '../errors.js';
 import { parity, renderParity } from '../report/parity.js';
@@ -298,8 +298,7 @@ function verdictTitle(r: RunResult): string {
   const head = `${r.verdict}${r.matched ? '' : ` (expected ${r.expected})`}`;
   if (r.closeMs === null) return `${head}, ${r.openSocketsAfterClose} socket(s) open`;
   const when = `${r.closeMs} ms${r.closeRequestMs != null ? ` (${r.closeRequestMs} ms after the close request)` : ''}`;
-  // a hang with a close event: the session closed, but sockets outlived it
-  return r.verdict === 'hang' ? `${head}: the session closed in ${when}, but ${r.openSocketsAfterClose} socket(s) outlived the close` : `${head} in ${when}, ${r.openSocketsAfterClose} socket(s) open`;
+  return socketsOutlivedClose(r) ? `${head}: the session closed in ${when}, but ${r.openSocketsAfterClose} socket(s) outlived the close` : `${head} in ${when}, ${r.openSocketsAfterClose} socket(s) open`;
 }
 
 /**

@@ -181,7 +181,8 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
   const out: string[] = [];
   const step = parkedStep(r);
   const outlived = socketsOutlivedClose(r);
-  const openKinds = [...new Set(r.sockets.filter((s) => s.closedAt === null).map((s) => s.kind))].join(', ');
+  const open = r.sockets.filter((s) => s.closedAt === null);
+  const openKinds = [...new Set(open.map((s) => s.kind))].join(', ');
   out.push(
     outlived
       ? `## Hang: ${code(r.scenario)}${r.variant === 'patched' ? ' (patched)' : ''}: the session closed, but ${r.openSocketsAfterClose} provider socket(s) (${openKinds}) outlived the close`
@@ -219,7 +220,6 @@ function hangSection(r: RunResult, runtime: Runtime, ctx: IssueContext, get: (s:
   out.push(outlived ? '### What is still open' : '### Where it is parked');
   out.push('');
   if (outlived) {
-    const open = r.sockets.filter((s) => s.closedAt === null);
     out.push(`The close event fired ${fmtMs(r.closeMs)} after the ${r.closeRequestMs !== null && r.closeMs === r.closeRequestMs ? 'close request' : 'hangup'}; at the verdict these provider sockets of the worker were still open (the gateway's ledger):`);
     out.push('');
     out.push('| socket | kind | opened (ms after the hangup) |');

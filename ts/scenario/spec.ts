@@ -43,6 +43,15 @@ export const DEFAULT_CLOSE_TOOL = 'end_call';
  * `JobContext.shutdown()`; neither returns anything to await).
  */
 export const CLOSE_TOOL_DOES = ['close', 'delete-room', 'shutdown-job'] as const;
+/**
+ * The end-call tool's fields with their defaults filled in, the one place they are decided:
+ * the tool `DEFAULT_CLOSE_TOOL`, does `close`, and awaits what it does unless that is
+ * `shutdown-job` (nothing to await).
+ */
+function endCallDefaults(c: { tool?: string; toolDoes?: (typeof CLOSE_TOOL_DOES)[number]; toolAwaitsClose?: boolean }) {
+  const toolDoes = c.toolDoes ?? 'close';
+  return { tool: c.tool ?? DEFAULT_CLOSE_TOOL, toolDoes, toolAwaitsClose: c.toolAwaitsClose ?? toolDoes !== 'shutdown-job' };
+}
 const TOOL_NAME = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a function name: letters, digits and underscores');
 
 export const WedgeSchema = z
@@ -170,9 +179,7 @@ export const ScenarioSchema = z
         closeOnDisconnect: z.boolean().default(true),
       })
       .strict()
-      .transform((c) =>
-        c.trigger === 'agent-tool' ? { ...c, tool: c.tool ?? DEFAULT_CLOSE_TOOL, toolDoes: c.toolDoes ?? 'close', toolAwaitsClose: c.toolAwaitsClose ?? (c.toolDoes ?? 'close') !== 'shutdown-job' } : c,
-      )
+      .transform((c) => (c.trigger === 'agent-tool' ? { ...c, ...endCallDefaults(c) } : c))
       .default({}),
     /** A close not finished this long (ms) after hangup is a hang. */
     watchdogMs: z.number().int().positive().default(8_000),
@@ -263,7 +270,7 @@ export type HangupPlan =
 
 /** How a scenario's close is triggered, with the defaults filled in. */
 export function hangupPlan(s: Scenario): HangupPlan {
-  if (s.close.trigger === 'agent-tool') return { trigger: 'agent-tool', tool: s.close.tool ?? DEFAULT_CLOSE_TOOL, toolAwaitsClose: s.close.toolAwaitsClose ?? true, toolDoes: s.close.toolDoes ?? 'close' };
+  if (s.close.trigger === 'agent-tool') return { trigger: 'agent-tool', ...endCallDefaults(s.close) };
   return { trigger: 'caller-hangup', hangupAfter: s.caller.hangupAfter ?? DEFAULT_HANGUP_AFTER, hangupDelayMs: s.caller.hangupDelayMs ?? DEFAULT_HANGUP_DELAY_MS };
 }
 
@@ -278,7 +285,8 @@ export type ScenarioInput = z.input<typeof ScenarioSchema>;
  * parks in the tool executor's drain).
  */
 export function closeWaitsOn(s: Scenario): string {
-  if (s.wedge.where === 'none' && s.close.trigger === 'agent-tool' && (s.close.toolDoes ?? 'close') === 'close' && (s.close.toolAwaitsClose ?? true)) return CLOSE_WAITS_ON_REQUESTER;
+  const plan = hangupPlan(s);
+  if (s.wedge.where === 'none' && plan.trigger === 'agent-tool' && plan.toolDoes === 'close' && plan.toolAwaitsClose) return CLOSE_WAITS_ON_REQUESTER;
   return s.wedge.where;
 }
 
